@@ -1,0 +1,1 @@
+"""ed-alerts: safeguarding flags and referral tracking for children attending emergency care."""

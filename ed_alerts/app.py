@@ -1,0 +1,62 @@
+"""The FastAPI application: built by `create_app(settings)`; everything stateful starts in the lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from ed_alerts.attendances.router import router as attendances_router
+from ed_alerts.errors import DomainError
+from ed_alerts.ingest.mllp_listener import build_mllp_server
+from ed_alerts.ingest.pipeline import process_pending
+from ed_alerts.ingest.router import router as ingest_router
+from ed_alerts.services import Services
+from ed_alerts.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = services is None
+        svc = services or Services.build(settings)
+        app.state.services = svc
+        # Messages stored but not processed when the process last died are finished first.
+        recovered = process_pending(svc.ingest)
+        if recovered:
+            log.info("recovered %s messages left unprocessed by an earlier run", recovered)
+        mllp = None
+        if settings.mllp_enabled:
+            mllp = build_mllp_server(settings, svc.ingest)
+            await mllp.start()
+            log.info("MLLP listening on %s:%s", settings.mllp_host, mllp.port)
+        app.state.mllp = mllp
+        try:
+            yield
+        finally:
+            if mllp is not None:
+                await mllp.stop()
+            if own:
+                svc.close()
+
+    app = FastAPI(title="ed-alerts", version="0.1.0", lifespan=lifespan,
+                  description="Safeguarding flags and referral tracking for children in emergency care")
+
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        return JSONResponse({"detail": exc.reason}, status_code=exc.status_code)
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.include_router(ingest_router)
+    app.include_router(attendances_router)
+    return app

@@ -1,0 +1,1 @@
+"""Attendances: one per ED visit or ambulance incident, amended by later messages."""

@@ -1,0 +1,135 @@
+"""The `ed-alerts` command: serve, database, bulk ingest, quarantine and replay, demo."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ed_alerts.settings import REPO_ROOT, get_settings
+
+app = typer.Typer(help="ed-alerts: safeguarding flags and referral tracking for children in emergency care.",
+                  no_args_is_help=True)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+quarantine_app = typer.Typer(help="Messages that could not be processed.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(quarantine_app, name="quarantine")
+
+
+def _logging() -> None:
+    from ed_alerts.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level, json_format=settings.log_json)
+
+
+@app.command()
+def serve(host: Annotated[str | None, typer.Option(help="HTTP address (default 127.0.0.1)")] = None,
+          port: Annotated[int | None, typer.Option(help="HTTP port (default 8000)")] = None) -> None:
+    """Run the HTTP API and the MLLP listener."""
+    import uvicorn
+
+    from ed_alerts.app import create_app
+
+    _logging()
+    settings = get_settings()
+    uvicorn.run(create_app(settings), host=host or settings.http_host, port=port or settings.http_port,
+                log_config=None)
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Apply the Alembic migrations to ED_ALERTS_DATABASE_URL."""
+    from ed_alerts.db.migrate import upgrade
+
+    url = get_settings().database_url
+    upgrade(url, revision)
+    typer.echo(f"database at revision {revision}: {_redact(url)}")
+
+
+def _redact(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+@app.command("ingest")
+def ingest_files(paths: Annotated[list[Path], typer.Argument(help="files of HL7 v2 or FHIR JSON")]) -> None:
+    """Read files of one or many HL7 v2 messages (MLLP-framed or blank-line separated) or FHIR JSON
+    through the same pipeline and deduplication as the live feeds."""
+    from ed_alerts.ingest.bulk import ingest_paths
+    from ed_alerts.services import Services
+
+    _logging()
+    services = Services.build(get_settings())
+    try:
+        summary = ingest_paths(services.ingest, paths, progress=True)
+    finally:
+        services.close()
+    typer.echo(f"processed: {summary.processed}  duplicate: {summary.duplicate}  "
+               f"quarantined: {summary.quarantined}  files: {summary.files}")
+    for line in summary.errors[:20]:
+        typer.echo(f"  {line}")
+
+
+@quarantine_app.command("list")
+def quarantine_list(limit: int = 100) -> None:
+    """List quarantined messages with their reasons."""
+    from ed_alerts.ingest.models import MessageStatus
+    from ed_alerts.ingest.queries import list_messages
+    from ed_alerts.services import Services
+
+    services = Services.build(get_settings())
+    with services.db.session() as session:
+        rows = list_messages(session, status=MessageStatus.QUARANTINED, limit=limit)
+    services.close()
+    if not rows:
+        typer.echo("no quarantined messages")
+    for m in rows:
+        typer.echo(f"{m.id}\t{m.received_at:%Y-%m-%d %H:%M:%S}\t{m.transport}\t{m.sender}\t{m.control_id}\t"
+                   f"{m.ack_code}\t{m.error_reason}")
+
+
+@app.command()
+def replay(ids: Annotated[list[int] | None, typer.Argument(help="message ids")] = None,
+           all_quarantined: Annotated[bool, typer.Option("--all", help="every quarantined message")] = False
+           ) -> None:
+    """Process quarantined messages again (after a fix to a mapping, the site registry or the code)."""
+    from sqlalchemy import select
+
+    from ed_alerts.ingest.models import InboundMessage, MessageStatus
+    from ed_alerts.ingest.pipeline import replay as replay_messages
+    from ed_alerts.services import Services
+
+    _logging()
+    services = Services.build(get_settings())
+    if all_quarantined:
+        with services.db.session() as session:
+            ids = list(session.scalars(select(InboundMessage.id)
+                                       .where(InboundMessage.status == MessageStatus.QUARANTINED)))
+    if not ids:
+        typer.echo("nothing to replay: give message ids or --all")
+        raise typer.Exit(1)
+    outcomes = replay_messages(services.ingest, ids)
+    services.close()
+    ok = sum(o.accepted for o in outcomes)
+    typer.echo(f"replayed {len(outcomes)}: processed {ok}, still quarantined {len(outcomes) - ok}")
+    for o in outcomes:
+        if not o.accepted:
+            typer.echo(f"  {o.message_id}: {o.reason}")
+
+
+@app.command()
+def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Start the service on the configured database and replay a small synthetic demo feed into it."""
+    from ed_alerts.demo import run_demo
+
+    _logging()
+    run_demo(host=host, port=port, sites_file=REPO_ROOT / "demo" / "sites.yaml")
+
+
+def main() -> None:  # pragma: no cover - console entry
+    logging.captureWarnings(True)
+    app()

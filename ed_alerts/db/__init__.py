@@ -1,0 +1,1 @@
+"""Database: the declarative base, engine construction and the one way to get a session."""

@@ -1,0 +1,225 @@
+"""Load and check a rule pack directory: `pack/*.yaml` (rules) and `valuesets/*.yaml` (code lists).
+
+Loading either returns a complete, cross-checked `RulePack` or raises `RulePackError` naming the
+file, the field and the reason; the service calls this at start and refuses to run on an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from ed_alerts.evaluation.conditions import ConditionError, clean_message, format_loc, parse_condition
+from ed_alerts.evaluation.errors import Problem, RulePackError
+from ed_alerts.evaluation.schema import HomeOutOfArea, Rule
+from ed_alerts.evaluation.valuesets import ValueSet, ValueSetMatcher
+
+DEFAULT_RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
+RULES_SUBDIR = "pack"
+VALUESETS_SUBDIR = "valuesets"
+
+
+@dataclass(frozen=True)
+class RulePack:
+    """A loaded, checked pack. Rules are in id order so evaluation is deterministic."""
+
+    root: Path
+    rules: tuple[Rule, ...]
+    valuesets: Mapping[str, ValueSet]
+    rule_files: Mapping[str, str]  # rule id -> file it came from
+    valueset_files: Mapping[str, str]
+    digest: str  # sha256 over every file's name and bytes: which exact pack produced a flag
+    _matchers: dict[str, ValueSetMatcher] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        for valueset_id, valueset in self.valuesets.items():
+            self._matchers[valueset_id] = valueset.matcher()
+
+    def matcher(self, valueset_id: str) -> ValueSetMatcher:
+        return self._matchers[valueset_id]
+
+    def rule(self, rule_id: str) -> Rule:
+        for rule in self.rules:
+            if rule.id == rule_id:
+                return rule
+        raise KeyError(rule_id)
+
+
+class _Yaml12Loader(yaml.SafeLoader):
+    """Safe YAML with two traps closed.
+
+    YAML 1.1 reads unquoted yes/no/on/off as booleans, which would turn the answer `No` into
+    false; only true/false are booleans here. And PyYAML silently keeps the last of two equal keys,
+    which would hide a second `conditions:`; here that is an error.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} appears twice", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+
+
+def load_pack(root: Path | str = DEFAULT_RULES_DIR) -> RulePack:
+    """Read, validate and cross-check every rule and value set under `root`."""
+    root = Path(root)
+    valueset_paths = _yaml_files(root / VALUESETS_SUBDIR)
+    rule_paths = _yaml_files(root / RULES_SUBDIR)
+    if not rule_paths:
+        raise RulePackError.single(str(root / RULES_SUBDIR), "", "no rule files (*.yaml) found")
+
+    problems: list[Problem] = []
+    valuesets: dict[str, ValueSet] = {}
+    valueset_files: dict[str, str] = {}
+    # A value set that failed to load is reported once, not again as "unknown" in every rule using it.
+    failed_valuesets: set[str] = set()
+    for path in valueset_paths:
+        raw = _read_mapping(path, problems)
+        if raw is None:
+            failed_valuesets.add(path.stem)
+            continue
+        try:
+            valueset = ValueSet.model_validate(raw)
+        except ValidationError as exc:
+            problems.extend(_problems_from(str(path), exc, ValueSet))
+            failed_valuesets.update({path.stem, str(raw.get("id", ""))})
+            continue
+        if valueset.id in valuesets:
+            problems.append(Problem(str(path), "id",
+                                    f"duplicate value set id {valueset.id!r} (also in {valueset_files[valueset.id]})"))
+            continue
+        valuesets[valueset.id] = valueset
+        valueset_files[valueset.id] = str(path)
+
+    rules: dict[str, Rule] = {}
+    rule_files: dict[str, str] = {}
+    known_ids = set(valuesets) | failed_valuesets
+    for path in rule_paths:
+        raw = _read_mapping(path, problems)
+        if raw is None:
+            continue
+        rule = _parse_rule(raw, str(path), known_ids, problems)
+        if rule is None:
+            continue
+        if rule.id in rules:
+            problems.append(Problem(str(path), "id", f"duplicate rule id {rule.id!r} (also in {rule_files[rule.id]})"))
+            continue
+        rules[rule.id] = rule
+        rule_files[rule.id] = str(path)
+
+    if problems:
+        raise RulePackError(problems)
+    ordered = tuple(rules[rule_id] for rule_id in sorted(rules))
+    return RulePack(root=root, rules=ordered, valuesets=dict(sorted(valuesets.items())),
+                    rule_files=rule_files, valueset_files=valueset_files,
+                    digest=_digest(root, valueset_paths + rule_paths))
+
+
+def _yaml_files(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        return []
+    return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix in (".yaml", ".yml"))
+
+
+def _read_mapping(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(Problem(str(path), "", f"cannot read the file ({exc})"))
+        return None
+    try:
+        data = yaml.load(text, Loader=_Yaml12Loader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problems.append(Problem(str(path), "", f"not valid YAML{where}: {exc.problem or exc.context}"))
+        return None
+    except yaml.YAMLError as exc:
+        problems.append(Problem(str(path), "", f"not valid YAML: {exc}"))
+        return None
+    if not isinstance(data, dict):
+        problems.append(Problem(str(path), "", "the file must be a YAML mapping of fields"))
+        return None
+    return data
+
+
+def _parse_rule(raw: dict[str, Any], file: str, valueset_ids: set[str], problems: list[Problem]) -> Rule | None:
+    found: list[Problem] = []
+    data = dict(raw)
+    if "conditions" in data:
+        try:
+            data["conditions"] = parse_condition(data["conditions"], "conditions", valueset_ids)
+        except ConditionError as exc:
+            found.append(Problem(file, exc.field, exc.reason))
+            # Stand in a valid leaf so the rest of the rule is still checked in the same pass.
+            data["conditions"] = HomeOutOfArea(type="home_out_of_area")
+    rule: Rule | None = None
+    try:
+        rule = Rule.model_validate(data)
+    except ValidationError as exc:
+        found.extend(_problems_from(file, exc, Rule))
+    order = list(Rule.model_fields)
+    found.sort(key=lambda p: order.index(p.field.split(".")[0].split("[")[0])
+               if p.field.split(".")[0].split("[")[0] in order else len(order))
+    problems.extend(found)
+    return rule if not found else None
+
+
+def _problems_from(file: str, exc: ValidationError, model: type) -> list[Problem]:
+    problems = []
+    for error in exc.errors():
+        field_path = format_loc("", error["loc"])
+        if error["type"] == "missing":
+            reason = "required field is missing"
+        elif error["type"] == "extra_forbidden":
+            reason = f"unknown field; allowed here: {', '.join(_allowed_fields(model, error['loc']))}"
+        else:
+            reason = clean_message(error["msg"])
+            value = error.get("input")
+            if isinstance(value, (str, int, float)) and not isinstance(value, bool) and "got" not in reason:
+                reason = f"{reason} (got {value!r})"
+        problems.append(Problem(file, field_path, reason))
+    return problems
+
+
+def _allowed_fields(model: type, loc: tuple[int | str, ...]) -> list[str]:
+    # Walk the model along the error's location to list what could have been meant.
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        info = getattr(current, "model_fields", {}).get(part)
+        annotation = getattr(info, "annotation", None)
+        if annotation is None or not hasattr(annotation, "model_fields"):
+            return []
+        current = annotation
+    return [getattr(info, "alias", None) or name for name, info in getattr(current, "model_fields", {}).items()]
+
+
+def _digest(root: Path, paths: list[Path]) -> str:
+    sha = hashlib.sha256()
+    for path in sorted(paths):
+        sha.update(path.relative_to(root).as_posix().encode())
+        sha.update(b"\0")
+        sha.update(path.read_bytes())
+        sha.update(b"\0")
+    return sha.hexdigest()

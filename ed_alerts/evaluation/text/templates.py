@@ -1,0 +1,208 @@
+"""Compile phrase templates from `rules/nlp/` into spaCy Matcher token patterns.
+
+A clinical safety officer writes a concept once as a template instead of listing every sentence:
+
+    <fear> to <go> <place>            one word from each word class in lexicon.yaml
+    (can't|cannot|won't) go back      inline alternatives; an alternative may be several words
+    <intensifier>?                    `?` after any item makes it optional
+    *3                                up to 3 further words (no punctuation, same sentence)
+    ~threatened                       the word or a one-letter slip of it ("thretened")
+    ^                                 the next word starts a sentence
+    ?                                 standing alone: a literal question mark ("?not safe")
+
+Words go through the same tokenizer as the notes, so "can't" and "gonna" match however the
+tokenizer splits them. One template may expand to several token patterns (an alternative of two
+words cannot share a token slot with one-word alternatives); expansion is capped so a careless
+template fails loudly at start instead of making the matcher slow.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+TokenSpec = dict[str, object]
+TokenPattern = list[TokenSpec]
+
+MAX_PATTERNS_PER_TEMPLATE = 4000
+# Fuzzy matching of short words ("feel" ~ "fell", "safe" ~ "same") would match ordinary words.
+MIN_FUZZY_LENGTH = 6
+
+_ITEM = re.compile(
+    r"""\s*(?:
+        (?P<group>\((?P<alts>[^()]*)\))(?P<gopt>\?)? |
+        <(?P<cls>[a-z0-9_]+)>(?P<copt>\?)? |
+        \*(?P<gap>\d+) |
+        (?P<anchor>\^) |
+        (?P<word>[^\s()<>]+)
+    )""",
+    re.VERBOSE,
+)
+
+
+class TemplateError(ValueError):
+    """A template that cannot be compiled; the message says which part and why."""
+
+
+@dataclass(frozen=True)
+class _Alternative:
+    """One way to fill a slot: a run of exact words, or one fuzzy word, or one regex word."""
+
+    words: tuple[str, ...] = ()
+    fuzzy: str | None = None
+    regex: str | None = None
+
+
+@dataclass(frozen=True)
+class _Slot:
+    alternatives: tuple[_Alternative, ...]
+    optional: bool = False
+    sentence_start: bool = False
+
+
+@dataclass(frozen=True)
+class _Gap:
+    most: int
+
+
+Tokenize = Callable[[str], list[str]]
+
+
+class TemplateCompiler:
+    """Turns templates into token patterns using a word-class lexicon and the notes' tokenizer."""
+
+    def __init__(self, lexicon: Mapping[str, Sequence[str]], tokenize: Tokenize) -> None:
+        self._tokenize = tokenize
+        self._classes: dict[str, tuple[_Alternative, ...]] = {}
+        for name, entries in lexicon.items():
+            self._classes[name] = tuple(self._entry(entry, f"<{name}>") for entry in entries)
+
+    def class_names(self) -> set[str]:
+        return set(self._classes)
+
+    def compile(self, template: str) -> list[TokenPattern]:
+        slots = self._parse(template)
+        branches_per_slot = [self._branches(slot) for slot in slots]
+        total = 1
+        for branches in branches_per_slot:
+            total *= len(branches)
+        if total > MAX_PATTERNS_PER_TEMPLATE:
+            raise TemplateError(
+                f"expands to {total} token patterns (limit {MAX_PATTERNS_PER_TEMPLATE}); "
+                "split it or move multi-word alternatives into their own template"
+            )
+        patterns: list[TokenPattern] = []
+        seen: set[str] = set()
+        for combination in itertools.product(*branches_per_slot):
+            pattern = [spec for branch in combination for spec in branch]
+            if not pattern or all(spec.get("OP") in ("?", "*") or _is_gap(spec) for spec in pattern):
+                continue  # a pattern that can match nothing would match everywhere
+            key = repr(pattern)
+            if key not in seen:
+                seen.add(key)
+                patterns.append(pattern)
+        if not patterns:
+            raise TemplateError("matches no words: every part is optional")
+        return patterns
+
+    # -- parsing -----------------------------------------------------------------------------------
+
+    def _parse(self, template: str) -> list[_Slot | _Gap]:
+        slots: list[_Slot | _Gap] = []
+        anchor_next = False
+        position = 0
+        text = template.strip()
+        if not text:
+            raise TemplateError("empty template")
+        while position < len(text):
+            found = _ITEM.match(text, position)
+            if found is None or found.end() == position:
+                raise TemplateError(f"cannot read {text[position:]!r}")
+            position = found.end()
+            if found.group("anchor"):
+                anchor_next = True
+                continue
+            if found.group("gap"):
+                slots.append(_Gap(int(found.group("gap"))))
+                continue
+            if found.group("group"):
+                alternatives = tuple(self._sequence(alt.strip()) for alt in found.group("alts").split("|"))
+                if any(not alt.words and alt.fuzzy is None and alt.regex is None for alt in alternatives):
+                    raise TemplateError(f"empty alternative in {found.group('group')!r}")
+                slots.append(_Slot(alternatives, bool(found.group("gopt")), anchor_next))
+            elif found.group("cls"):
+                slots.append(_Slot(self._class(found.group("cls")), bool(found.group("copt")), anchor_next))
+            else:
+                word = found.group("word")
+                optional = len(word) > 1 and word.endswith("?")
+                if optional:
+                    word = word[:-1]
+                slots.append(_Slot((self._entry(word, template),), optional, anchor_next))
+            anchor_next = False
+        if anchor_next:
+            raise TemplateError("'^' must come before a word")
+        return slots
+
+    def _class(self, name: str) -> tuple[_Alternative, ...]:
+        if name not in self._classes:
+            raise TemplateError(f"unknown word class <{name}>; known: {', '.join(sorted(self._classes))}")
+        return self._classes[name]
+
+    def _sequence(self, text: str) -> _Alternative:
+        """An alternative inside ( | ): words, possibly with <class> references expanded inline."""
+        if re.fullmatch(r"<[a-z0-9_]+>", text):
+            raise TemplateError("write a class alone as <name>, not inside ( | )")
+        return self._entry(text, text)
+
+    def _entry(self, entry: str, where: str) -> _Alternative:
+        entry = entry.strip()
+        if entry.startswith("re:"):
+            body = entry[3:]
+            try:
+                re.compile(body)
+            except re.error as err:
+                raise TemplateError(f"bad regular expression {body!r} in {where}: {err}") from err
+            return _Alternative(regex=f"^(?:{body})$")
+        if entry.startswith("~"):
+            word = entry[1:].lower()
+            if len(word) < MIN_FUZZY_LENGTH or len(self._tokenize(word)) != 1:
+                raise TemplateError(
+                    f"fuzzy word {entry!r} in {where} must be one word of at least {MIN_FUZZY_LENGTH} letters"
+                )
+            return _Alternative(fuzzy=word)
+        words = tuple(token.lower() for token in self._tokenize(entry))
+        if not words:
+            raise TemplateError(f"empty word in {where}")
+        return _Alternative(words=words)
+
+    # -- expansion ---------------------------------------------------------------------------------
+
+    def _branches(self, slot: _Slot | _Gap) -> list[TokenPattern]:
+        if isinstance(slot, _Gap):
+            # Gaps never cross punctuation or a sentence start, so "not ... safe" stays in one clause.
+            return [[{"IS_PUNCT": False, "IS_SENT_START": False, "OP": f"{{0,{slot.most}}}"}]]
+        exact_single = sorted({alt.words[0] for alt in slot.alternatives if len(alt.words) == 1})
+        fuzzy = sorted({alt.fuzzy for alt in slot.alternatives if alt.fuzzy})
+        branches: list[TokenPattern] = []
+        if exact_single:
+            branches.append([{"LOWER": {"IN": exact_single}}])
+        if fuzzy:
+            branches.append([{"LOWER": {"FUZZY1": {"IN": fuzzy}}}])
+        for alt in slot.alternatives:
+            if alt.regex:
+                branches.append([{"LOWER": {"REGEX": alt.regex}}])
+            elif len(alt.words) > 1:
+                branches.append([{"LOWER": word} for word in alt.words])
+        if slot.sentence_start:
+            branches = [[{**branch[0], "IS_SENT_START": True}, *branch[1:]] for branch in branches]
+        if slot.optional:
+            if len(branches) == 1 and len(branches[0]) == 1:
+                return [[{**branches[0][0], "OP": "?"}]]
+            branches.append([])
+        return branches
+
+
+def _is_gap(spec: TokenSpec) -> bool:
+    return "OP" in spec and str(spec["OP"]).startswith("{")

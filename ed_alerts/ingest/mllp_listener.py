@@ -1,0 +1,33 @@
+"""Connects the MLLP transport to the ingest pipeline: each frame is ingested, then acknowledged."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from ed_alerts.errors import MessageTooLarge
+from ed_alerts.ingest.acks import hl7_ack
+from ed_alerts.ingest.models import ContentType, Transport
+from ed_alerts.ingest.pipeline import IngestContext, ingest
+from ed_alerts.settings import Settings
+from integrations import hl7v2
+from integrations.mllp import MLLPServer, PeerInfo
+
+log = logging.getLogger(__name__)
+
+
+def build_mllp_server(settings: Settings, ctx: IngestContext) -> MLLPServer:
+    async def handle(raw: bytes, peer: PeerInfo) -> bytes:
+        # The database work is synchronous; a thread keeps the event loop (and HTTP) responsive.
+        # The ACK is built only after ingest() returned, i.e. after the commit.
+        outcome = await asyncio.to_thread(ingest, ctx, raw, ContentType.HL7V2, Transport.MLLP)
+        return hl7_ack(raw, outcome)
+
+    def on_oversize(size: int) -> bytes:
+        err = MessageTooLarge(size, settings.max_message_bytes)
+        log.warning("MLLP frame of %s bytes refused (limit %s)", size, settings.max_message_bytes)
+        return hl7v2.build_ack(None, "AR", text=err.reason, error_code=err.hl7_error_code)
+
+    return MLLPServer(handle, host=settings.mllp_host, port=settings.mllp_port,
+                      max_message_bytes=settings.max_message_bytes,
+                      idle_timeout_s=settings.mllp_idle_timeout_s, on_oversize=on_oversize)

@@ -1,0 +1,238 @@
+"""The ingest pipeline, in visible stages: store raw, parse, link the child, apply, evaluate, mark.
+
+`ingest()` is the entry point for every transport (MLLP, HTTP, files). The raw message is committed
+first, in its own transaction, so nothing is lost whatever happens next; processing then runs in a
+second transaction that either commits every effect together or none (the message is then
+quarantined with the reason). The caller acknowledges only after `ingest()` returns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from ed_alerts import domain
+from ed_alerts.attendances.models import Attendance
+from ed_alerts.attendances.service import SiteContext, apply_event
+from ed_alerts.db.base import utcnow
+from ed_alerts.db.session import Database
+from ed_alerts.errors import MessageRejected
+from ed_alerts.ingest import parsers
+from ed_alerts.ingest.models import ContentType, InboundMessage, MessageStatus
+from ed_alerts.patients.models import Patient
+from ed_alerts.patients.service import link_patient, merge_patients
+from ed_alerts.sites.registry import SiteRegistry
+
+log = logging.getLogger(__name__)
+
+# Called for each attendance a message created or changed, inside the same transaction.
+AttendanceHook = Callable[[Session, Attendance, Patient, domain.InboundEvent], None]
+
+_MAX_ATTEMPTS = 3  # transient conflicts (two connections creating the same child at once) are retried
+
+
+@dataclass
+class IngestOutcome:
+    message_id: int
+    status: MessageStatus
+    duplicate: bool = False
+    ack_code: str = "AA"
+    reason: str | None = None
+    error_code: str | None = None
+    error_location: str | None = None
+    attendance_ids: list[int] = field(default_factory=list)
+    registered_sender: bool = True
+
+    @property
+    def accepted(self) -> bool:
+        return self.status is MessageStatus.PROCESSED
+
+
+@dataclass
+class IngestContext:
+    db: Database
+    sites: SiteRegistry
+    hooks: list[AttendanceHook] = field(default_factory=list)
+
+
+def _outcome(msg: InboundMessage, *, duplicate: bool = False) -> IngestOutcome:
+    return IngestOutcome(
+        message_id=msg.id, status=MessageStatus(msg.status), duplicate=duplicate,
+        ack_code=msg.ack_code or "AA", reason=msg.error_reason, error_code=msg.error_code,
+        error_location=msg.error_location, attendance_ids=list(msg.attendance_ids or []),
+        registered_sender=msg.registered_sender,
+    )
+
+
+def _identity(raw: bytes, content_type: ContentType) -> parsers.Header:
+    header = parsers.peek(content_type, raw)
+    # Unreadable messages are still stored; the hash keys them so a resend is seen as a duplicate.
+    return parsers.Header(
+        sender=(header.sender or "unknown")[:200],
+        control_id=(header.control_id or "sha256:" + hashlib.sha256(raw).hexdigest())[:200],
+        message_type=header.message_type,
+    )
+
+
+def store(ctx: IngestContext, raw: bytes, content_type: ContentType, transport: str) -> tuple[int, bool]:
+    """Stage 1: commit the raw message. Returns its id and whether it was a duplicate."""
+    header = _identity(raw, content_type)
+    for attempt in range(_MAX_ATTEMPTS):
+        try:
+            with ctx.db.session() as session:
+                existing = session.scalar(
+                    select(InboundMessage).where(InboundMessage.sender == header.sender,
+                                                 InboundMessage.control_id == header.control_id)
+                )
+                if existing is not None:
+                    existing.duplicate_count += 1
+                    existing.last_duplicate_at = utcnow()
+                    return existing.id, True
+                msg = InboundMessage(
+                    transport=transport, content_type=content_type.value, sender=header.sender,
+                    control_id=header.control_id, message_type=header.message_type, raw=raw,
+                    size=len(raw), status=MessageStatus.RECEIVED,
+                    registered_sender=ctx.sites.lookup(header.sender) is not None,
+                    unmapped=[], attendance_ids=[],
+                )
+                session.add(msg)
+                session.flush()
+                return msg.id, False
+        except IntegrityError:
+            # Another connection stored the same message a moment ago: it is a duplicate.
+            if attempt == _MAX_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _site_for(ctx: IngestContext, sender: str, hint: domain.SourceType | None) -> SiteContext:
+    site = ctx.sites.lookup(sender)
+    if site is None:
+        return SiteContext(site_code=sender, trust=ctx.sites.default_trust,
+                           source_type=hint or domain.SourceType.HOSPITAL_ED, registered=False)
+    return SiteContext(site_code=site.code, trust=site.trust, source_type=site.source_type, registered=True)
+
+
+def _apply(ctx: IngestContext, session: Session, event: domain.InboundEvent) -> list[Attendance]:
+    """Stage 3 and 4: link the child, then apply the event to the attendance (or merge)."""
+    patient = link_patient(session, event.patient)
+    if event.kind is domain.EventKind.MERGE:
+        merge_patients(session, patient, event.merged_identifiers)
+        return []
+    site = _site_for(ctx, event.sender, event.source_type_hint)
+    if event.kind is domain.EventKind.UPDATE and not event.attendance.visit_number:
+        return []  # a demographics-only update (A08 without PV1): the patient link above applied it
+    attendance = apply_event(session, event, patient.id, site)
+    for hook in ctx.hooks:
+        hook(session, attendance, patient, event)
+    return [attendance]
+
+
+def process(ctx: IngestContext, message_id: int) -> IngestOutcome:
+    """Stages 2 to 5 for one stored message, in one transaction; quarantine on failure."""
+    for attempt in range(_MAX_ATTEMPTS):
+        try:
+            with ctx.db.session() as session:
+                msg = session.scalar(
+                    select(InboundMessage).where(InboundMessage.id == message_id).with_for_update()
+                )
+                if msg is None:
+                    raise LookupError(f"inbound message {message_id} does not exist")
+                if msg.status != MessageStatus.RECEIVED:
+                    return _outcome(msg)  # another worker finished it first
+                feed = ctx.sites.lookup(msg.sender)
+                events = parsers.parse(ContentType(msg.content_type), msg.raw, site=feed)
+                attendances: list[Attendance] = []
+                unmapped: list[str] = []
+                for event in events:
+                    attendances.extend(_apply(ctx, session, event))
+                    unmapped.extend(s for s in event.unmapped_segments if s not in unmapped)
+                msg.status = MessageStatus.PROCESSED
+                msg.ack_code = "AA"
+                msg.processed_at = utcnow()
+                msg.attempts += 1
+                msg.unmapped = unmapped
+                msg.attendance_ids = [a.id for a in attendances]
+                if events and msg.message_type is None:
+                    msg.message_type = events[0].message_type
+                session.flush()
+                return _outcome(msg)
+        except MessageRejected as exc:
+            return quarantine(ctx, message_id, exc.reason, ack_code=exc.ack_code,
+                              error_code=exc.hl7_error_code, location=exc.location)
+        except (IntegrityError, OperationalError) as exc:
+            if attempt < _MAX_ATTEMPTS - 1:
+                log.info("retrying message %s after a database conflict (%s)", message_id,
+                         type(exc).__name__)
+                continue
+            log.exception("message %s failed after %s attempts", message_id, _MAX_ATTEMPTS)
+            return quarantine(ctx, message_id, f"database error: {type(exc).__name__}",
+                              ack_code="AE", error_code="207")
+        except Exception as exc:  # noqa: BLE001 - a message must never be lost to a bug: keep it
+            log.exception("message %s could not be processed", message_id)
+            return quarantine(ctx, message_id, f"internal error while processing: {type(exc).__name__}",
+                              ack_code="AE", error_code="207")
+    raise AssertionError("unreachable")
+
+
+def quarantine(ctx: IngestContext, message_id: int, reason: str, *, ack_code: str, error_code: str,
+               location: str | None = None) -> IngestOutcome:
+    with ctx.db.session() as session:
+        msg = session.get_one(InboundMessage, message_id)
+        msg.status = MessageStatus.QUARANTINED
+        msg.error_reason = reason
+        msg.ack_code = ack_code
+        msg.error_code = error_code
+        msg.error_location = location
+        msg.processed_at = utcnow()
+        msg.attempts += 1
+        session.flush()
+        log.warning("message %s from %s quarantined: %s", message_id, msg.sender, reason)
+        return _outcome(msg)
+
+
+def ingest(ctx: IngestContext, raw: bytes, content_type: ContentType, transport: str) -> IngestOutcome:
+    """Store, then process. A duplicate is answered like the original and not processed twice,
+    unless the original was stored but never processed (the process died): then it is processed now."""
+    message_id, duplicate = store(ctx, raw, content_type, transport)
+    if duplicate:
+        with ctx.db.session() as session:
+            msg = session.get_one(InboundMessage, message_id)
+            if msg.status != MessageStatus.RECEIVED:
+                return _outcome(msg, duplicate=True)
+    outcome = process(ctx, message_id)
+    outcome.duplicate = duplicate
+    return outcome
+
+
+def process_pending(ctx: IngestContext, limit: int = 1000) -> int:
+    """Recovery: process messages stored but never processed (a crash between the two stages)."""
+    with ctx.db.session() as session:
+        ids = list(session.scalars(
+            select(InboundMessage.id).where(InboundMessage.status == MessageStatus.RECEIVED)
+            .order_by(InboundMessage.id).limit(limit)
+        ))
+    for message_id in ids:
+        process(ctx, message_id)
+    return len(ids)
+
+
+def replay(ctx: IngestContext, message_ids: list[int]) -> list[IngestOutcome]:
+    """Process quarantined messages again, after a fix to a parser, a mapping or the site registry."""
+    outcomes = []
+    for message_id in message_ids:
+        with ctx.db.session() as session:
+            msg = session.get(InboundMessage, message_id)
+            if msg is None or msg.status == MessageStatus.PROCESSED:
+                continue
+            msg.status = MessageStatus.RECEIVED
+            msg.error_reason = msg.error_code = msg.error_location = None
+            msg.ack_code = None
+        outcomes.append(process(ctx, message_id))
+    return outcomes

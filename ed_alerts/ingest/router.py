@@ -1,0 +1,110 @@
+"""HTTP ingest and the integration engineer's view of message health. Thin: the pipeline does the work."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from ed_alerts.deps import get_services
+from ed_alerts.errors import MessageTooLarge, NotFound
+from ed_alerts.ingest import queries
+from ed_alerts.ingest.acks import hl7_ack
+from ed_alerts.ingest.models import ContentType, MessageStatus, Transport
+from ed_alerts.ingest.pipeline import IngestOutcome, ingest, replay
+from ed_alerts.ingest.schemas import FeedHealth, MessageSummary
+from ed_alerts.services import Services
+from integrations import fhir_r4, hl7v2
+
+router = APIRouter(tags=["ingest"])
+
+HL7_MEDIA_TYPE = "x-application/hl7-v2+er7"
+FHIR_MEDIA_TYPE = "application/fhir+json"
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise MessageTooLarge(int(declared), limit)
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise MessageTooLarge(len(body), limit)
+    return body
+
+
+@router.post("/hl7v2", summary="Ingest one HL7 v2 message; answers with its HL7 ACK",
+             response_class=Response, responses={200: {"content": {HL7_MEDIA_TYPE: {}}}})
+async def post_hl7v2(request: Request, services: ServicesDep) -> Response:
+    try:
+        raw = await _body(request, services.settings.max_message_bytes)
+    except MessageTooLarge as exc:
+        ack = hl7v2.build_ack(None, "AR", text=exc.reason, error_code=exc.hl7_error_code)
+        return Response(ack, status_code=413, media_type=HL7_MEDIA_TYPE)
+    outcome = await run_in_threadpool(ingest, services.ingest, raw, ContentType.HL7V2, Transport.HTTP)
+    status = 200 if outcome.accepted else 422
+    return Response(hl7_ack(raw, outcome), status_code=status, media_type=HL7_MEDIA_TYPE,
+                    headers={"X-Message-Id": str(outcome.message_id)})
+
+
+def _fhir_answer(outcome: IngestOutcome) -> JSONResponse:
+    if outcome.accepted:
+        text = f"accepted as message {outcome.message_id}" + (" (duplicate)" if outcome.duplicate else "")
+        body = fhir_r4.operation_outcome(text, code="informational", severity="information")
+        return JSONResponse(body, status_code=200, media_type=FHIR_MEDIA_TYPE,
+                            headers={"X-Message-Id": str(outcome.message_id)})
+    body = fhir_r4.operation_outcome(outcome.reason or "rejected", code="invalid")
+    return JSONResponse(body, status_code=422, media_type=FHIR_MEDIA_TYPE,
+                        headers={"X-Message-Id": str(outcome.message_id)})
+
+
+async def _ingest_fhir(request: Request, services: Services, content_type: ContentType) -> JSONResponse:
+    try:
+        raw = await _body(request, services.settings.max_message_bytes)
+    except MessageTooLarge as exc:
+        return JSONResponse(fhir_r4.operation_outcome(exc.reason, code="too-costly"), status_code=413,
+                            media_type=FHIR_MEDIA_TYPE)
+    outcome = await run_in_threadpool(ingest, services.ingest, raw, content_type, Transport.HTTP)
+    return _fhir_answer(outcome)
+
+
+@router.post("/fhir", summary="Ingest a FHIR R4 Bundle (transaction, message or collection)")
+async def post_fhir_bundle(request: Request, services: ServicesDep) -> JSONResponse:
+    return await _ingest_fhir(request, services, ContentType.FHIR_BUNDLE)
+
+
+@router.post("/fhir/Encounter", summary="Ingest a single FHIR R4 Encounter")
+async def post_fhir_encounter(request: Request, services: ServicesDep) -> JSONResponse:
+    return await _ingest_fhir(request, services, ContentType.FHIR_ENCOUNTER)
+
+
+@router.get("/api/messages", summary="Inbound messages by status (no content: it holds identifiers)")
+def list_messages(services: ServicesDep,
+                  status: Annotated[MessageStatus | None, Query()] = None,
+                  limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[MessageSummary]:
+    with services.db.session() as session:
+        return queries.list_messages(session, status=status, limit=limit)
+
+
+@router.post("/api/messages/{message_id}/replay", summary="Process a quarantined message again")
+def replay_message(message_id: int, services: ServicesDep) -> MessageSummary:
+    with services.db.session() as session:
+        if queries.get_message(session, message_id) is None:
+            raise NotFound(f"message {message_id} does not exist")
+    replay(services.ingest, [message_id])
+    with services.db.session() as session:
+        summary = queries.get_message(session, message_id)
+    assert summary is not None
+    return summary
+
+
+@router.get("/api/feeds", summary="Message health per sender, registered or not")
+def feeds(services: ServicesDep) -> list[FeedHealth]:
+    with services.db.session() as session:
+        return queries.feed_health(session)
+
+

@@ -1,0 +1,1 @@
+"""Patients and their identifiers: linking every attendance to the right child."""

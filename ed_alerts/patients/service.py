@@ -1,0 +1,116 @@
+"""Identity linking: find or create the child a message is about, and apply A40 merges.
+
+A valid NHS number is trusted first; then local identifiers per assigning authority. An NHS number
+that fails its check digit is never used to match (it would risk attaching one child's history to
+another).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ed_alerts import domain
+from ed_alerts.patients.models import Patient, PatientIdentifier
+
+
+def _matchable(identifiers: list[domain.Identifier]) -> list[tuple[str, str]]:
+    """(system, value) pairs safe to match on, NHS numbers first."""
+    nhs = [(domain.NHS_NUMBER_SYSTEM, i.value) for i in identifiers if i.is_nhs_number and i.valid]
+    local = [(i.system, i.value) for i in identifiers if not i.is_nhs_number and i.value]
+    seen: set[tuple[str, str]] = set()
+    ordered = []
+    for pair in nhs + local:
+        if pair not in seen:
+            seen.add(pair)
+            ordered.append(pair)
+    return ordered
+
+
+def _survivor(session: Session, patient: Patient) -> Patient:
+    # Follow merge links; the chain is short (one hop per merge) and acyclic by construction.
+    while patient.merged_into_id is not None:
+        patient = session.get_one(Patient, patient.merged_into_id)
+    return patient
+
+
+def find_patient(session: Session, identifiers: list[domain.Identifier]) -> Patient | None:
+    for system, value in _matchable(identifiers):
+        row = session.scalar(
+            select(PatientIdentifier).where(PatientIdentifier.system == system,
+                                            PatientIdentifier.value == value)
+        )
+        if row is not None:
+            return _survivor(session, session.get_one(Patient, row.patient_id))
+    return None
+
+
+def _attach_identifiers(session: Session, patient: Patient, identifiers: list[domain.Identifier]) -> None:
+    for system, value in _matchable(identifiers):
+        existing = session.scalar(
+            select(PatientIdentifier).where(PatientIdentifier.system == system,
+                                            PatientIdentifier.value == value)
+        )
+        # An identifier already held by another child is left where it is: moving it silently
+        # would merge two children. Only an explicit A40 merge does that.
+        if existing is None:
+            session.add(PatientIdentifier(patient_id=patient.id, system=system, value=value))
+    session.flush()
+
+
+def _apply_demographics(patient: Patient, incoming: domain.Patient, *, overwrite: bool) -> None:
+    def put(attr: str, value: object) -> None:
+        if value in (None, "", []):
+            return
+        if overwrite or getattr(patient, attr) in (None, "", []):
+            setattr(patient, attr, value)
+
+    put("family_name", incoming.family_name)
+    put("given_names", " ".join(incoming.given_names) or None)
+    put("birth_date", incoming.birth_date)
+    put("sex", incoming.sex)
+    if incoming.address is not None:
+        put("address_lines", incoming.address.lines)
+        put("city", incoming.address.city)
+        put("postcode", incoming.address.postcode)
+
+
+def link_patient(session: Session, incoming: domain.Patient, *, newer: bool = True) -> Patient:
+    """The child this message is about, created if new. `newer` False keeps existing demographics."""
+    patient = find_patient(session, incoming.identifiers)
+    if patient is None:
+        patient = Patient()
+        session.add(patient)
+        session.flush()
+        newer = True
+    _apply_demographics(patient, incoming, overwrite=newer)
+    _attach_identifiers(session, patient, incoming.identifiers)
+    return patient
+
+
+def merge_patients(session: Session, survivor: Patient, merged: list[domain.Identifier]) -> Patient | None:
+    """A40: the patient holding `merged` identifiers joins `survivor`. Returns the merged-away patient."""
+    from ed_alerts.attendances.models import Attendance  # local: attendances depend on patients, not back
+
+    loser = find_patient(session, merged)
+    if loser is None or loser.id == survivor.id:
+        return None
+    for row in session.scalars(select(PatientIdentifier).where(PatientIdentifier.patient_id == loser.id)):
+        row.patient_id = survivor.id
+    for att in session.scalars(select(Attendance).where(Attendance.patient_id == loser.id)):
+        att.patient_id = survivor.id
+    loser.merged_into_id = survivor.id
+    _apply_demographics(survivor, _as_domain(loser), overwrite=False)
+    session.flush()
+    return loser
+
+
+def _as_domain(patient: Patient) -> domain.Patient:
+    return domain.Patient(
+        family_name=patient.family_name,
+        given_names=(patient.given_names or "").split(),
+        birth_date=patient.birth_date,
+        sex=patient.sex,
+        address=domain.Address(lines=patient.address_lines or [], city=patient.city,
+                               postcode=patient.postcode),
+    )

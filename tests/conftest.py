@@ -1,0 +1,151 @@
+"""Shared fixtures: a migrated database on each backend (SQLite always, PostgreSQL when reachable).
+
+PostgreSQL tests run against a throwaway database created for this run and dropped at its end.
+Under CI (CI=true) an unreachable PostgreSQL is an error, not a skip: a green run must mean both.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from ed_alerts.db.migrate import upgrade
+from ed_alerts.db.models import Base
+from ed_alerts.db.session import Database
+from ed_alerts.ingest.pipeline import IngestContext
+from ed_alerts.services import Services
+from ed_alerts.settings import Settings
+from ed_alerts.sites.registry import SiteRegistry
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+
+DATA = Path(__file__).parent / "data"
+PG_ADMIN_URL = os.environ.get("ED_ALERTS_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+_BACKENDS_USED: set[str] = set()
+_PG_PROBLEM: list[str] = []
+
+
+def _pg_available() -> bool:
+    try:
+        engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text("select 1"))
+        engine.dispose()
+        return True
+    except Exception as exc:  # noqa: BLE001 - any failure to connect means "not available"
+        _PG_PROBLEM.append(f"{type(exc).__name__}: {exc}".splitlines()[0])
+        return False
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    pg = _pg_available()
+    return [f"ed-alerts test databases: sqlite (file, WAL); postgresql: "
+            f"{'available at ' + PG_ADMIN_URL if pg else 'NOT available: ' + '; '.join(_PG_PROBLEM)}"]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    used = ", ".join(sorted(_BACKENDS_USED)) or "none"
+    terminalreporter.write_line(f"ed-alerts: database backends used by this run: {used}")
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> Iterator[str]:
+    if not _pg_available():
+        if os.environ.get("CI"):
+            pytest.fail(f"PostgreSQL is required under CI but not reachable: {_PG_PROBLEM}")
+        pytest.skip(f"PostgreSQL not reachable: {_PG_PROBLEM}")
+    name = f"ed_alerts_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'ed_alerts.db'}"
+
+
+@pytest.fixture(scope="session")
+def migrated_urls() -> dict[str, str]:
+    return {}
+
+
+def _migrated(request: pytest.FixtureRequest, backend: str, cache: dict[str, str]) -> str:
+    if backend not in cache:
+        url = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "pg_url")
+        upgrade(url)  # migrations are the schema: every run exercises them
+        cache[backend] = url
+    return cache[backend]
+
+
+def _wipe(db: Database) -> None:
+    with db.engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+        if db.engine.dialect.name == "postgresql":
+            # Restart id sequences so that ids are predictable within each test.
+            for table in Base.metadata.sorted_tables:
+                conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), 1, false)"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, migrated_urls: dict[str, str]) -> str:
+    url = _migrated(request, request.param, migrated_urls)
+    _BACKENDS_USED.add(request.param)
+    return url
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=db_url, sites_file=DATA / "sites.yaml", mllp_enabled=False,
+                    default_trust="UNREGISTERED")
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    svc = Services.build(settings)
+    _wipe(svc.db)
+    try:
+        yield svc
+    finally:
+        _wipe(svc.db)
+        svc.close()
+
+
+@pytest.fixture
+def db(services: Services) -> Database:
+    return services.db
+
+
+@pytest.fixture
+def ctx(services: Services) -> IngestContext:
+    return services.ingest
+
+
+@pytest.fixture
+def sites(services: Services) -> SiteRegistry:
+    return services.sites
+
+
+@pytest.fixture
+def client(settings: Settings, services: Services) -> Iterator["TestClient"]:
+    from fastapi.testclient import TestClient
+
+    from ed_alerts.app import create_app
+
+    with TestClient(create_app(settings, services=services)) as test_client:
+        yield test_client

@@ -1,0 +1,120 @@
+"""End to end through a real TCP socket to the real service process: concurrency, duplicates, bad
+messages, and a SIGKILL in the middle of a stream."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from ed_alerts.attendances.models import Attendance
+from ed_alerts.ingest.models import InboundMessage, MessageStatus
+from ed_alerts.services import Services
+from ed_alerts.synthetic import Generator, adt
+from integrations.mllp import MLLPClient, frame
+from tests.e2e.service_process import ServiceProcess
+
+pytestmark = pytest.mark.e2e
+
+
+def _msa(ack: bytes) -> tuple[str, str]:
+    for seg in ack.replace(b"\n", b"\r").split(b"\r"):
+        if seg.startswith(b"MSA|"):
+            fields = seg.decode().split("|")
+            return fields[1], fields[2]
+    raise AssertionError(f"no MSA in {ack!r}")
+
+
+def _stream(seed: int, site: str, n: int) -> list[tuple[bytes, str, str]]:
+    """(message, expected MSA-1, control id): good registrations, a bad one every 10th."""
+    gen = Generator(seed=seed, now=datetime.now(UTC))
+    out = []
+    for i in range(n):
+        cid = f"S{seed}-{i}"
+        raw = adt(gen.visit(gen.child(), site), "A04", control_id=cid)
+        if i % 10 == 9:
+            raw = raw.replace(b"ADT^A04", b"ADT^Z99")  # unknown event: refused, kept in quarantine
+            out.append((raw, "AR", cid))
+        else:
+            out.append((raw, "AA", cid))
+    return out
+
+
+def test_concurrent_connections_with_duplicates_and_bad_messages(service: ServiceProcess,
+                                                                 services: Services) -> None:
+    streams = [_stream(seed, "RGT01" if seed % 2 else "RGT02", 40) for seed in range(1, 7)]
+    failures: list[str] = []
+
+    def run(stream: list[tuple[bytes, str, str]]) -> None:
+        client = MLLPClient("127.0.0.1", service.mllp_port, timeout=30)
+        try:
+            for i, (raw, expected, cid) in enumerate(stream):
+                sends = 2 if i % 7 == 0 else 1  # every 7th message is sent twice
+                for _ in range(sends):
+                    code, control = _msa(client.send(raw))
+                    if (code, control) != (expected, cid):
+                        failures.append(f"{cid}: got {code} for {control}, expected {expected}")
+        finally:
+            client.close()
+
+    threads = [threading.Thread(target=run, args=(s,)) for s in streams]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not failures, failures[:5]
+
+    good = sum(1 for s in streams for _, exp, _ in s if exp == "AA")
+    bad = sum(1 for s in streams for _, exp, _ in s if exp != "AA")
+    with services.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Attendance)) == good
+        by_status = dict(session.execute(
+            select(InboundMessage.status, func.count()).group_by(InboundMessage.status)).all())
+        duplicates = session.scalar(select(func.sum(InboundMessage.duplicate_count)))
+    assert by_status == {MessageStatus.PROCESSED: good, MessageStatus.QUARANTINED: bad}
+    assert duplicates == sum(1 for s in streams for i in range(len(s)) if i % 7 == 0)
+
+
+def test_sigkill_mid_stream_loses_nothing_and_stores_once(service: ServiceProcess,
+                                                           services: Services) -> None:
+    """A client that resends what was not acknowledged, while the service is killed twice."""
+    stream = [(raw, cid) for raw, exp, cid in _stream(99, "RGT01", 150) if exp == "AA"]
+    acked: set[str] = set()
+    kills_at = {40, 90}
+    pending = list(stream)
+    sent = 0
+    client = MLLPClient("127.0.0.1", service.mllp_port, timeout=10)
+    while pending:
+        raw, cid = pending[0]
+        if sent in kills_at:
+            kills_at.discard(sent)
+            # Kill while a message is in flight: send without waiting, then kill.
+            with socket.create_connection(("127.0.0.1", service.mllp_port)) as raw_sock:
+                raw_sock.sendall(frame(raw))
+                service.kill()
+            client.close()
+            service.start()
+            client = MLLPClient("127.0.0.1", service.mllp_port, timeout=10)
+            continue  # the message was not acknowledged: resend it
+        try:
+            code, control = _msa(client.send(raw))
+        except (ConnectionError, OSError, TimeoutError):
+            client.close()
+            client = MLLPClient("127.0.0.1", service.mllp_port, timeout=10)
+            continue
+        assert (code, control) == ("AA", cid)
+        acked.add(cid)
+        pending.pop(0)
+        sent += 1
+    client.close()
+
+    assert acked == {cid for _, cid in stream}
+    with services.db.session() as session:
+        rows = session.execute(select(InboundMessage.control_id, InboundMessage.status)).all()
+        attendances = session.scalar(select(func.count()).select_from(Attendance))
+    assert sorted(r[0] for r in rows) == sorted(acked)  # each acknowledged message stored exactly once
+    assert {r[1] for r in rows} == {MessageStatus.PROCESSED}  # nothing half-processed
+    assert attendances == len(stream)
