@@ -9,7 +9,6 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-import nhs_number
 
 FIRST = ["Alfie", "Jayden", "Mason", "Tyler", "Kai", "Leo", "Ruby", "Amelia", "Maya", "Chloe", "Zain",
          "Callum", "Ellie", "Harvey", "Nia", "Reece", "Tia", "Owen", "Sophie", "Dylan"]
@@ -78,15 +77,30 @@ def adt(visit: Visit, event: str = "A04", *, control_id: str, sent: datetime | N
     return (segment_end.join(segs) + segment_end).encode("utf-8")
 
 
+def _with_check_digit(stem: str) -> str | None:
+    total = sum(int(d) * (10 - i) for i, d in enumerate(stem))
+    check = 11 - total % 11
+    if check == 10:
+        return None  # no valid number has this stem
+    return stem + str(0 if check == 11 else check)
+
+
 class Generator:
     """A reproducible stream of children and visits with a realistic mix of safeguarding content."""
 
     def __init__(self, seed: int = 1, *, now: datetime | None = None) -> None:
+        self.seed = seed
         self.rng = random.Random(seed)
         self.now = now or datetime.now(UTC)
         self._counter = 0
-        self._nhs = iter(nhs_number.generate(for_region=nhs_number.REGION_SYNTHETIC, quantity=100_000,
-                                             random_state=seed))
+
+    def nhs_number(self) -> str:
+        """A number in the 999 range NHS England reserves for test data, with a valid check digit."""
+        while True:
+            stem = "999" + "".join(str(self.rng.randint(0, 9)) for _ in range(6))
+            candidate = _with_check_digit(stem)
+            if candidate:
+                return candidate
 
     def next_id(self, prefix: str = "MSG") -> str:
         self._counter += 1
@@ -97,14 +111,14 @@ class Generator:
         born = self.now.date() - timedelta(days=age * 365 + self.rng.randint(30, 300))
         return Child(
             family=self.rng.choice(FAMILY), given=self.rng.choice(FIRST), birth_date=born,
-            nhs=next(self._nhs) if with_nhs else None, mrn=f"MRN{self.rng.randint(100000, 999999)}",
+            nhs=self.nhs_number() if with_nhs else None, mrn=f"MRN{self.rng.randint(100000, 999999)}",
             postcode=self.rng.choice(AWAY_POSTCODES if away else HOME_POSTCODES),
             sex=self.rng.choice("MF"),
         )
 
     def visit(self, child: Child, site: str, *, kind: str = "plain", arrival: datetime | None = None) -> Visit:
         arrival = arrival or self.now - timedelta(minutes=self.rng.randint(1, 120))
-        v = Visit(child=child, site=site, visit_number=self.next_id("V"), arrival=arrival)
+        v = Visit(child=child, site=site, visit_number=self.next_id(f"V{self.seed}-"), arrival=arrival)
         if kind == "plain":
             v.reason, v.diagnoses = "Inversion injury ankle", [("S93.4", "Sprain of ankle", "I10")]
             v.notes = ["Twisted ankle playing football. NV intact."]

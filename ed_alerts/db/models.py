@@ -2,7 +2,8 @@
 
 from ed_alerts.attendances.models import Attendance
 from ed_alerts.db.base import Base
+from ed_alerts.flags.models import Decision, Flag
 from ed_alerts.ingest.models import InboundMessage
 from ed_alerts.patients.models import Patient, PatientIdentifier
 
-__all__ = ["Attendance", "Base", "InboundMessage", "Patient", "PatientIdentifier"]
+__all__ = ["Attendance", "Base", "Decision", "Flag", "InboundMessage", "Patient", "PatientIdentifier"]

@@ -45,9 +45,12 @@ def format_duration(value: timedelta) -> str:
 
 
 def compact_duration(value: timedelta) -> str:
-    """The authoring form again ("4h", "365d"), for summaries that mirror the YAML."""
-    for unit in ("d", "h", "m"):
-        size = _UNITS[unit][1]
-        if value % size == timedelta(0):
-            return f"{value // size}{unit}"
+    """The authoring form again ("4h", "24h", "365d"), for summaries that mirror the YAML."""
+    day, hour, minute = (_UNITS[u][1] for u in ("d", "h", "m"))
+    if value >= 2 * day and value % day == timedelta(0):
+        return f"{value // day}d"
+    if value % hour == timedelta(0):
+        return f"{value // hour}h"
+    if value % minute == timedelta(0):
+        return f"{value // minute}m"
     return str(value)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,9 +16,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from ed_alerts.evaluation.conditions import ConditionError, clean_message, format_loc, parse_condition
+from ed_alerts.evaluation.conditions import ConditionError, parse_condition, validation_problems, walk_with_paths
 from ed_alerts.evaluation.errors import Problem, RulePackError
-from ed_alerts.evaluation.schema import HomeOutOfArea, Rule
+from ed_alerts.evaluation.schema import HomeOutOfArea, Rule, TextDisclosure
 from ed_alerts.evaluation.valuesets import ValueSet, ValueSetMatcher
 
 DEFAULT_RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
@@ -100,7 +100,7 @@ def load_pack(root: Path | str = DEFAULT_RULES_DIR) -> RulePack:
         try:
             valueset = ValueSet.model_validate(raw)
         except ValidationError as exc:
-            problems.extend(_problems_from(str(path), exc, ValueSet))
+            problems.extend(Problem(str(path), f, r) for f, r in validation_problems("", exc, ValueSet))
             failed_valuesets.update({path.stem, str(raw.get("id", ""))})
             continue
         if valueset.id in valuesets:
@@ -132,6 +132,27 @@ def load_pack(root: Path | str = DEFAULT_RULES_DIR) -> RulePack:
     return RulePack(root=root, rules=ordered, valuesets=dict(sorted(valuesets.items())),
                     rule_files=rule_files, valueset_files=valueset_files,
                     digest=_digest(root, valueset_paths + rule_paths))
+
+
+def check_text_concepts(pack: RulePack, known_concepts: Iterable[str]) -> None:
+    """Fail if a `text_disclosure` names a concept the detector does not report.
+
+    The pack cannot know the detector's concepts when it loads, so the service calls this at start
+    with the detector's list: a misspelt concept would otherwise never fire, silently.
+    """
+    known = set(known_concepts)
+    problems = []
+    for rule in pack.rules:
+        for path, node in walk_with_paths(rule.conditions):
+            if not isinstance(node, TextDisclosure):
+                continue
+            for index, concept in enumerate(node.concepts):
+                if concept not in known:
+                    problems.append(Problem(pack.rule_files[rule.id], f"{path}.concepts[{index}]",
+                                            f"the text detector has no concept {concept!r} "
+                                            f"(it has: {', '.join(sorted(known)) or 'none'})"))
+    if problems:
+        raise RulePackError(problems)
 
 
 def _yaml_files(directory: Path) -> list[Path]:
@@ -169,50 +190,19 @@ def _parse_rule(raw: dict[str, Any], file: str, valueset_ids: set[str], problems
         try:
             data["conditions"] = parse_condition(data["conditions"], "conditions", valueset_ids)
         except ConditionError as exc:
-            found.append(Problem(file, exc.field, exc.reason))
+            found.extend(Problem(file, f, r) for f, r in exc.problems)
             # Stand in a valid leaf so the rest of the rule is still checked in the same pass.
             data["conditions"] = HomeOutOfArea(type="home_out_of_area")
     rule: Rule | None = None
     try:
         rule = Rule.model_validate(data)
     except ValidationError as exc:
-        found.extend(_problems_from(file, exc, Rule))
+        found.extend(Problem(file, f, r) for f, r in validation_problems("", exc, Rule))
     order = list(Rule.model_fields)
     found.sort(key=lambda p: order.index(p.field.split(".")[0].split("[")[0])
                if p.field.split(".")[0].split("[")[0] in order else len(order))
     problems.extend(found)
     return rule if not found else None
-
-
-def _problems_from(file: str, exc: ValidationError, model: type) -> list[Problem]:
-    problems = []
-    for error in exc.errors():
-        field_path = format_loc("", error["loc"])
-        if error["type"] == "missing":
-            reason = "required field is missing"
-        elif error["type"] == "extra_forbidden":
-            reason = f"unknown field; allowed here: {', '.join(_allowed_fields(model, error['loc']))}"
-        else:
-            reason = clean_message(error["msg"])
-            value = error.get("input")
-            if isinstance(value, (str, int, float)) and not isinstance(value, bool) and "got" not in reason:
-                reason = f"{reason} (got {value!r})"
-        problems.append(Problem(file, field_path, reason))
-    return problems
-
-
-def _allowed_fields(model: type, loc: tuple[int | str, ...]) -> list[str]:
-    # Walk the model along the error's location to list what could have been meant.
-    current: Any = model
-    for part in loc[:-1]:
-        if isinstance(part, int):
-            continue
-        info = getattr(current, "model_fields", {}).get(part)
-        annotation = getattr(info, "annotation", None)
-        if annotation is None or not hasattr(annotation, "model_fields"):
-            return []
-        current = annotation
-    return [getattr(info, "alias", None) or name for name, info in getattr(current, "model_fields", {}).items()]
 
 
 def _digest(root: Path, paths: list[Path]) -> str:

@@ -29,9 +29,9 @@ def parse_bundle(raw: bytes, *, default_sender: str | None = None) -> list[Parse
     return _parse_bundle_data(data, raw, default_sender)
 
 
-def parse_encounter(raw: bytes, *, default_sender: str | None = None) -> ParsedFhirEvent:
-    """The event for a lone Encounter (POST /fhir/Encounter). Its Patient is contained, or known only
-    by subject.identifier."""
+def parse_encounter(raw: bytes, *, default_sender: str | None = None) -> list[ParsedFhirEvent]:
+    """The event for a lone Encounter (POST /fhir/Encounter): always exactly one, in a list so callers
+    treat Bundles and Encounters alike. Its Patient is contained, or known only by subject.identifier."""
     data = decode_json_object(raw)
     require_resource_type(data, "Encounter")
     return _parse_encounter_data(data, raw, default_sender)
@@ -42,7 +42,7 @@ def parse_message(raw: bytes, *, default_sender: str | None = None) -> list[Pars
     data = decode_json_object(raw)
     if require_resource_type(data, "Bundle", "Encounter") == "Bundle":
         return _parse_bundle_data(data, raw, default_sender)
-    return [_parse_encounter_data(data, raw, default_sender)]
+    return _parse_encounter_data(data, raw, default_sender)
 
 
 def _parse_bundle_data(data: dict[str, Any], raw: bytes, default_sender: str | None) -> list[ParsedFhirEvent]:
@@ -69,13 +69,14 @@ def _parse_bundle_data(data: dict[str, Any], raw: bytes, default_sender: str | N
     return assemble_events(entries, context)
 
 
-def _parse_encounter_data(data: dict[str, Any], raw: bytes, default_sender: str | None) -> ParsedFhirEvent:
+def _parse_encounter_data(data: dict[str, Any], raw: bytes,
+                          default_sender: str | None) -> list[ParsedFhirEvent]:
     model = validate_resource(data, base_path="Encounter")
     entry = Entry(resource_type="Encounter", path="Encounter", id=model.id, model=model)
     entry.contained = contained_entries(entry)
     sender, control_id = message_key(data, raw, default_sender=default_sender)
     context = MessageContext(message_type="Encounter", sender=sender, control_id=control_id)
-    return assemble_events([entry], context)[0]
+    return assemble_events([entry], context)
 
 
 def _bundle_entries(data: dict[str, Any]) -> list[Entry]:

@@ -19,7 +19,8 @@ class FhirMessageRejected(MessageRejected):
         self.issue_code = issue_code
 
 
-def unusable(reason: str, *, issue_code: str = "structure", hl7_error_code: str = "102") -> FhirMessageRejected:
+def unusable(reason: str, *, issue_code: str = "structure",
+             hl7_error_code: str = "102") -> FhirMessageRejected:
     """The body is not a FHIR message we can read at all (AR: resending it unchanged cannot help)."""
     return FhirMessageRejected(reason, issue_code=issue_code, ack_code="AR", hl7_error_code=hl7_error_code)
 

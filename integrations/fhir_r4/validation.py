@@ -2,8 +2,9 @@
 
 fhir.resources 8 has no R4 package and its root models are R5 (which rejects R4 Encounters), so the
 R4B models stand in: for the resources we read (Bundle, Encounter, Patient, Condition, Observation,
-MessageHeader) R4B is R4. The models do not check required primitives or code bindings, so the
-Encounter.status check that decides the event kind is done here.
+MessageHeader) R4B is R4. The models do not check code bindings (any string passes as a status), and
+report a missing required primitive only when nothing else is wrong, so Encounter.status, which
+decides the event kind, is checked here.
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ def validate_bundle_envelope(data: dict[str, Any]) -> Bundle:
 def check_known_resource_type(resource: Any, where: str) -> str:
     """The resource's type, rejecting anything that is not a FHIR resource at all."""
     if not isinstance(resource, dict):
-        raise invalid(f"{where}: should be a JSON object (a FHIR resource)", location=where, issue_code="structure")
+        raise invalid(f"{where}: should be a JSON object (a FHIR resource)", location=where,
+                      issue_code="structure")
     resource_type = resource.get("resourceType")
     if not isinstance(resource_type, str) or not resource_type:
         raise invalid(f"{where}.resourceType: is required", location=f"{where}.resourceType",
@@ -83,7 +85,7 @@ def check_known_resource_type(resource: Any, where: str) -> str:
 
 
 def validate_resource(resource: dict[str, Any], *, base_path: str) -> Any:
-    """A validated R4B model of a resource we map. `base_path` is where it sits, e.g. Bundle.entry[3].resource."""
+    """A validated R4B model of a resource we map; `base_path` is where it sits (Bundle.entry[3].resource)."""
     resource_type = check_known_resource_type(resource, base_path)
     contained = resource.get("contained")
     if isinstance(contained, list):
@@ -123,14 +125,14 @@ def _rejection(exc: ValidationError, *, resource_type: str, base_path: str) -> F
             first_location = f"{base_path}{path}"
     if len(errors) > MAX_REPORTED_ERRORS:
         lines.append(f"and {len(errors) - MAX_REPORTED_ERRORS} more")
-    missing_only = all(e["type"] == "missing" for e in errors)
+    missing_only = all(_is_missing(e) for e in errors)
     return invalid("; ".join(lines) + _where(base_path, resource_type), location=first_location,
                    issue_code="required" if missing_only else "invalid",
                    hl7_error_code="101" if missing_only else "102")
 
 
 def element_path(loc: tuple[Any, ...]) -> str:
-    """A pydantic error location as a FHIR element path suffix: ('entry', 0, 'request') -> .entry[0].request"""
+    """A pydantic error location as a FHIR path suffix: ('entry', 0, 'request') -> .entry[0].request"""
     parts: list[str] = []
     for item in loc:
         if isinstance(item, int):
@@ -147,7 +149,7 @@ def element_path(loc: tuple[Any, ...]) -> str:
 def readable_message(error: dict[str, Any], resource_type: str) -> str:
     kind = error["type"]
     ctx = error.get("ctx") or {}
-    if kind == "missing":
+    if _is_missing(error):
         return "is required"
     if kind == "extra_forbidden":
         return f"is not an element of {resource_type} in FHIR R4"
@@ -159,12 +161,18 @@ def readable_message(error: dict[str, Any], resource_type: str) -> str:
         return f"should be a single {ctx['model_class']} object, not a list"
     message = str(error.get("msg", "is invalid")).removeprefix("Value error, ")
     if "DateTime value string" in message:
-        return "is not a valid FHIR dateTime (with a time it needs seconds and a timezone, e.g. 2025-06-01T14:05:00+01:00)"
+        return ("is not a valid FHIR dateTime (with a time it needs seconds and a timezone, "
+                "e.g. 2025-06-01T14:05:00+01:00)")
     if "Instant value string" in message:
         return "is not a valid FHIR instant (e.g. 2025-06-01T14:05:00+01:00)"
     if "Date value string" in message:
         return "is not a valid FHIR date (YYYY, YYYY-MM or YYYY-MM-DD)"
     return message
+
+
+def _is_missing(error: dict[str, Any]) -> bool:
+    # pydantic says "missing"; fhir.resources' required-element check "model_field_validation.missing"
+    return error["type"] == "missing" or str(error["type"]).endswith(".missing")
 
 
 def _where(base_path: str, resource_type: str) -> str:

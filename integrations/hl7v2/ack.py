@@ -73,7 +73,9 @@ def build_ack(header: HeaderInfo | None, ack_code: str, *, text: str | None = No
     segments = ["|".join(msh).rstrip("|")]
 
     clean_text = " ".join((text or "").split())
-    segments.append("|".join(["MSA", ack_code, _esc(header.control_id if header else None),
+    # MSA-2 is required: when the original control id could not be read, answer with the HL7 null.
+    original_id = _esc(header.control_id if header else None) or '""'
+    segments.append("|".join(["MSA", ack_code, original_id,
                                _esc(clean_text[:_MSA_TEXT_MAX])]).rstrip("|"))
     if ack_code not in ("AA", "CA"):
         segments.append(_err(ack_version, error_code or "207", error_location, clean_text))
@@ -90,7 +92,8 @@ def _err(version: str, code: str, location: str | None, text: str) -> str:
         return "ERR|" + "^".join(eld)
     erl = ""
     if seg_id:  # ERL: segment id ^ sequence ^ field ^ repetition ^ component
-        erl = "^".join(p for p in (seg_id, "1", field_no or "", "1" if field_no else "", component or "")).rstrip("^")
+        parts = (seg_id, "1", field_no or "", "1" if field_no else "", component or "")
+        erl = "^".join(parts).rstrip("^")
     fields = ["ERR", "", erl, f"{code}^{ERROR_CODES[code]}^HL70357", "E", "", "", _esc(text)]
     return "|".join(fields).rstrip("|")
 

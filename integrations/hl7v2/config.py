@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ed_alerts.domain import SourceType
+from integrations.hl7v2.structure import SUPPORTED_VERSIONS
 
 
 class FeedConfig(BaseModel):
@@ -27,6 +28,14 @@ class FeedConfig(BaseModel):
     @classmethod
     def _upper(cls, authorities: frozenset[str]) -> frozenset[str]:
         return frozenset(a.strip().upper() for a in authorities if a.strip())
+
+    @field_validator("default_version")
+    @classmethod
+    def _supported(cls, version: str | None) -> str | None:
+        # A bad feed configuration should stop start-up, not reject every message later.
+        if version is not None and version not in SUPPORTED_VERSIONS:
+            raise ValueError(f"default_version must be one of {', '.join(SUPPORTED_VERSIONS)}")
+        return version
 
     def is_nhs_authority(self, name: str) -> bool:
         return name.upper() in self.nhs_number_authorities

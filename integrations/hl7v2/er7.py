@@ -43,11 +43,14 @@ class Delimiters:
         if len(chars) == 4:
             return cls(field, chars[0], chars[1], chars[2], chars[3])
         if len(chars) == 3:
-            # No fourth character: the missing one is usually the repetition separator (^\&),
-            # sometimes the subcomponent separator (^~\).
+            # A sender that writes three characters (usually ^\& with no repetition separator)
+            # has a broken header, not a different body: reading ~ as data would glue PID-3's
+            # repetitions together and hide an NHS number, so the missing one is the standard one.
             if chars[1] == "~":
-                return cls(field, chars[0], chars[1], chars[2], None)
-            return cls(field, chars[0], None, chars[1], chars[2])
+                missing = "&" if "&" not in chars else None
+                return cls(field, chars[0], chars[1], chars[2], missing)
+            missing = "~" if "~" not in chars else None
+            return cls(field, chars[0], missing, chars[1], chars[2])
         raise DelimiterError(f"MSH-2 has {len(chars)} encoding characters; 4 are expected")
 
 
@@ -67,9 +70,9 @@ def split_lines(text: str) -> list[str]:
 class Segment:
     """One segment. `fields[n]` is HL7 field n (for MSH too: fields[1] is the field separator)."""
 
-    __slots__ = ("id", "fields", "delims", "codec", "index")
+    __slots__ = ("id", "fields", "delims", "codec")
 
-    def __init__(self, text: str, delims: Delimiters, codec: str, index: int) -> None:
+    def __init__(self, text: str, delims: Delimiters, codec: str) -> None:
         parts = text.split(delims.field)
         if parts[0] == "MSH":
             parts.insert(1, delims.field)
@@ -77,7 +80,6 @@ class Segment:
         self.fields = parts
         self.delims = delims
         self.codec = codec
-        self.index = index
 
     def raw(self, n: int) -> str:
         """Field n as sent (escaped, possibly with repetitions and components)."""

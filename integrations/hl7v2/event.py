@@ -84,7 +84,8 @@ def build_event(segments: list[Segment], header: HeaderInfo, *, kind: EventKind,
     )
 
 
-def _index(segments: list[Segment], kind: EventKind, warnings: list[str]) -> tuple[dict[str, Segment], list[str]]:
+def _index(segments: list[Segment], kind: EventKind,
+           warnings: list[str]) -> tuple[dict[str, Segment], list[str]]:
     """First occurrence of each single segment, and the ids of every segment we will not map."""
     single: dict[str, Segment] = {}
     unmapped: list[str] = []

@@ -82,9 +82,10 @@ def peek_header(raw: bytes) -> HeaderInfo | None:
         return None
     if not body.startswith(b"MSH") or len(body) < 4:
         return None
-    line_bytes = first_line(body)
-    declared = declared_charset(line_bytes)
-    line, codec, _ = decode_bytes(line_bytes, declared)
+    declared = declared_charset(first_line(body))
+    # Decode the whole body, not just MSH, so the codec is the one parse_message would choose.
+    text, codec, _ = decode_bytes(body, declared)
+    line = text.split("\r", 1)[0].split("\n", 1)[0]
     try:
         delims = Delimiters.from_msh(line)
     except DelimiterError:
@@ -93,4 +94,4 @@ def peek_header(raw: bytes) -> HeaderInfo | None:
         if separator.isalnum() or separator.isspace():
             return None
         delims = Delimiters(separator, STANDARD_DELIMITERS.component, None, None, None)
-    return header_from_msh(Segment(line, delims, codec, 0), codec, declared)
+    return header_from_msh(Segment(line, delims, codec), codec, declared)

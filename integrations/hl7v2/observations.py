@@ -14,7 +14,8 @@ TEXT_TYPES = frozenset({"TX", "ST", "FT"})
 WITHDRAWN_STATUSES = frozenset({"W", "D"})
 
 
-def map_obx(obx: Segment, feed: FeedConfig, notes: list[FreeText], warnings: list[str]) -> list[Observation] | None:
+def map_obx(obx: Segment, feed: FeedConfig, notes: list[FreeText],
+            warnings: list[str]) -> list[Observation] | None:
     """Observations of one OBX (one per coded repetition), or None when the OBX was withdrawn."""
     set_id = obx.get(1) or "?"
     if obx.get(11).upper() in WITHDRAWN_STATUSES:
@@ -62,4 +63,5 @@ def _numeric(obx: Segment, code: Coding | None, value_type: str, units: str | No
     except ValueError:
         warnings.append(f"OBX {set_id} is numeric but OBX-5 is not a number; kept as text only")
         number = None
-    return Observation(code=code, value_type="numeric", value_number=number, value_text=text or None, units=units)
+    return Observation(code=code, value_type="numeric", value_number=number, value_text=text or None,
+                       units=units)

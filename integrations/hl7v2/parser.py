@@ -18,7 +18,6 @@ from integrations.hl7v2.header import HeaderInfo, header_from_msh
 from integrations.hl7v2.structure import EVENT_KINDS, SUPPORTED_EVENTS, SUPPORTED_VERSIONS, structure_for
 
 _BATCH_SEGMENTS = ("FHS", "BHS", "BTS", "FTS")
-_MSH_REQUIRED = ((9, "message type"), (10, "message control id"), (12, "version id"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +38,10 @@ def parse_message(raw: bytes, *, feed: FeedConfig | None = None) -> ParsedHL7:
         delims = Delimiters.from_msh(lines[0])
     except DelimiterError as exc:
         raise MessageRejected(str(exc), ack_code="AR", hl7_error_code="102", location="MSH-2") from None
+    if len(lines[0].split(delims.field, 2)[1]) == 3:
+        warnings.append("MSH-2 has three encoding characters; the missing one was taken as the standard one")
     texts = _segment_texts(lines, delims, warnings)
-    segments = [Segment(text, delims, decoded.codec, i) for i, text in enumerate(texts)]
+    segments = [Segment(text, delims, decoded.codec) for text in texts]
     msh = segments[0]
     header = header_from_msh(msh, decoded.codec, decoded.declared_charset)
     version, event = _check_header(msh, header, segments, feed, warnings)
@@ -50,6 +51,7 @@ def parse_message(raw: bytes, *, feed: FeedConfig | None = None) -> ParsedHL7:
     missing = [seg_id for seg_id in structure.required if seg_id not in present and seg_id != "PID"]
     if missing:
         warnings.append(f"required by {structure.name} v{version} but missing: {', '.join(missing)}")
+    # NTE is mapped wherever it appears, even where the standard structure has no place for it.
     outside = sorted(present - structure.allowed - {"NTE"})
     if outside:
         warnings.append(f"not part of {structure.name} v{version}: {', '.join(outside)}")
@@ -65,6 +67,8 @@ def _segment_texts(lines: list[str], delims: Delimiters, warnings: list[str]) ->
     joined = 0
     for line in lines:
         seg_id = line.split(delims.field, 1)[0]
+        if not is_segment_id(seg_id) and is_segment_id(seg_id.lstrip()):
+            line, seg_id = line.lstrip(), seg_id.lstrip()  # indentation some senders add after CRLF
         if texts and not is_segment_id(seg_id):
             # A line break inside a field (common in free text from LF feeds): keep the words
             # in the field they belong to rather than inventing a segment or dropping them.
@@ -86,15 +90,17 @@ def _segment_texts(lines: list[str], delims: Delimiters, warnings: list[str]) ->
 def _check_header(msh: Segment, header: HeaderInfo, segments: list[Segment], feed: FeedConfig,
                   warnings: list[str]) -> tuple[str, str]:
     """Version and trigger event we support, or MessageRejected(AR) saying which MSH field is wrong."""
-    for n, label in _MSH_REQUIRED:
-        if not msh.raw(n).strip() and not (n == 12 and feed.default_version):
+    required = ((9, "message type", header.message_code), (10, "message control id", header.control_id),
+                (12, "version id", header.version or feed.default_version))
+    for n, label, value in required:
+        if not value:
             truncated = f"MSH is truncated after MSH-{len(msh.fields) - 1}: " if len(msh.fields) <= n else ""
             raise MessageRejected(f"{truncated}MSH-{n} ({label}) is missing", ack_code="AR",
                                   hl7_error_code="101", location=f"MSH-{n}")
 
     version = header.version
     if version is None:
-        version = feed.default_version
+        version = str(feed.default_version)
         warnings.append(f"MSH-12 is empty; the feed's default version {version} was assumed")
     if version not in SUPPORTED_VERSIONS:
         raise MessageRejected(f"HL7 version {version[:12]!r} is not supported (supported: "
@@ -104,7 +110,8 @@ def _check_header(msh: Segment, header: HeaderInfo, segments: list[Segment], fee
     supported = f"ADT {', '.join(SUPPORTED_EVENTS)}"
     if header.message_code != "ADT":
         raise MessageRejected(f"message type {(header.message_type or '')[:20]!r} is not supported "
-                              f"(supported: {supported})", ack_code="AR", hl7_error_code="200", location="MSH-9")
+                              f"(supported: {supported})", ack_code="AR", hl7_error_code="200",
+                              location="MSH-9")
     event = header.trigger_event
     if event is None:
         evn = next((s for s in segments if s.id == "EVN"), None)

@@ -9,20 +9,17 @@ are built for adult US discharge summaries and would add cues nobody here has re
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-from spacy.language import Language
-from spacy.tokens import Doc
+from typing import TYPE_CHECKING, Any
 
 from ed_alerts.evaluation.errors import Problem, RulePackError
 from ed_alerts.evaluation.text.rule_files import NlpRuleFolder
 from ed_alerts.evaluation.text.templates import TemplateCompiler, TemplateError
 
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
 CLAUSE_BREAKS_PIPE = "ed_alerts_clause_breaks"
-
-
-@Language.factory(CLAUSE_BREAKS_PIPE, default_config={"break_tokens": [";"]})
-def _make_clause_breaks(nlp: Language, name: str, break_tokens: list[str]) -> ClauseBreaks:
-    return ClauseBreaks(break_tokens)
 
 
 class ClauseBreaks:
@@ -48,6 +45,7 @@ def build_pipeline(rules: NlpRuleFolder) -> Language:
 
     # PyRuSH logs every token at DEBUG through loguru; that would flood the service log.
     logger.disable("PyRuSH")
+    _register_clause_breaks()
 
     nlp = medspacy.load(medspacy_enable=["medspacy_tokenizer", "medspacy_pyrush"])
     nlp.add_pipe(CLAUSE_BREAKS_PIPE, config={"break_tokens": list(rules.settings.clause_breaks)})
@@ -96,7 +94,20 @@ def build_pipeline(rules: NlpRuleFolder) -> Language:
     return nlp
 
 
-def _compile(compiler: TemplateCompiler, phrase: str, source: str, field: str, problems: list[Problem]) -> list:
+def _register_clause_breaks() -> None:
+    from spacy.language import Language
+
+    if not Language.has_factory(CLAUSE_BREAKS_PIPE):
+        Language.factory(CLAUSE_BREAKS_PIPE, default_config={"break_tokens": [";"]}, func=_make_clause_breaks)
+
+
+def _make_clause_breaks(nlp: Any, name: str, break_tokens: list[str]) -> ClauseBreaks:
+    return ClauseBreaks(break_tokens)
+
+
+def _compile(
+    compiler: TemplateCompiler, phrase: str, source: str, field: str, problems: list[Problem]
+) -> list[list[dict[str, object]]]:
     try:
         return compiler.compile(phrase)
     except TemplateError as err:

@@ -6,6 +6,7 @@ A clinical safety officer writes a concept once as a template instead of listing
     (can't|cannot|won't) go back      inline alternatives; an alternative may be several words
     <intensifier>?                    `?` after any item makes it optional
     *3                                up to 3 further words (no punctuation, same sentence)
+    **3                               up to 3 further tokens, punctuation allowed ("brother (not attending) is")
     ~threatened                       the word or a one-letter slip of it ("thretened")
     ^                                 the next word starts a sentence
     ?                                 standing alone: a literal question mark ("?not safe")
@@ -34,6 +35,7 @@ _ITEM = re.compile(
     r"""\s*(?:
         (?P<group>\((?P<alts>[^()]*)\))(?P<gopt>\?)? |
         <(?P<cls>[a-z0-9_]+)>(?P<copt>\?)? |
+        \*\*(?P<pgap>\d+) |
         \*(?P<gap>\d+) |
         (?P<anchor>\^) |
         (?P<word>[^\s()<>]+)
@@ -65,6 +67,7 @@ class _Slot:
 @dataclass(frozen=True)
 class _Gap:
     most: int
+    punctuation: bool = False
 
 
 Tokenize = Callable[[str], list[str]]
@@ -124,8 +127,8 @@ class TemplateCompiler:
             if found.group("anchor"):
                 anchor_next = True
                 continue
-            if found.group("gap"):
-                slots.append(_Gap(int(found.group("gap"))))
+            if found.group("gap") or found.group("pgap"):
+                slots.append(_Gap(int(found.group("gap") or found.group("pgap")), bool(found.group("pgap"))))
                 continue
             if found.group("group"):
                 alternatives = tuple(self._sequence(alt.strip()) for alt in found.group("alts").split("|"))
@@ -181,8 +184,12 @@ class TemplateCompiler:
 
     def _branches(self, slot: _Slot | _Gap) -> list[TokenPattern]:
         if isinstance(slot, _Gap):
-            # Gaps never cross punctuation or a sentence start, so "not ... safe" stays in one clause.
-            return [[{"IS_PUNCT": False, "IS_SENT_START": False, "OP": f"{{0,{slot.most}}}"}]]
+            # Gaps never cross a sentence start; plain gaps not punctuation either, so "not ... safe"
+            # stays in one clause.
+            spec: TokenSpec = {"IS_SENT_START": False, "OP": f"{{0,{slot.most}}}"}
+            if not slot.punctuation:
+                spec["IS_PUNCT"] = False
+            return [[spec]]
         exact_single = sorted({alt.words[0] for alt in slot.alternatives if len(alt.words) == 1})
         fuzzy = sorted({alt.fuzzy for alt in slot.alternatives if alt.fuzzy})
         branches: list[TokenPattern] = []

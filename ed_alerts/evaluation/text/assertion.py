@@ -1,0 +1,101 @@
+"""Decide what ConText's cues mean for one target: does it count, is it uncertain, was it relayed.
+
+ConText (medspaCy) attaches every cue whose scope covers a target. This step turns those cues
+into the labelling guide's decisions:
+
+- experiencer: of the cues naming who speaks or feels (another person, staff/agency, the
+  patient), the nearest one to the target wins, so "mum reports pt told her he's scared" is the
+  patient's fear relayed by mum and "pt says her best mate doesn't feel safe" is the mate's;
+- historical counts only with a "still / today / nothing has changed" cue, and a "now" cue also
+  lifts an abstract hypothetical ("if ever" ... "tonight");
+- a plain "feels safe" after an uncertain, historical or staff-only mention resolves it; an
+  explicit resolution ("concerns resolved", "all stopped now") resolves anything.
+
+When several reasons apply, the first in settings.yaml `exclusion_order` is reported.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ed_alerts.evaluation.text.findings import ExclusionReason
+
+if TYPE_CHECKING:
+    from spacy.tokens import Span
+
+NEGATED = "NEGATED_EXISTENCE"
+POSSIBLE = "POSSIBLE_EXISTENCE"
+HYPOTHETICAL = "HYPOTHETICAL"
+HISTORICAL = "HISTORICAL"
+CURRENT = "CURRENT"
+OTHER = "OTHER_EXPERIENCER"
+PATIENT = "PATIENT_EXPERIENCER"
+PROFESSIONAL = "PROFESSIONAL_CONCERN"
+RESOLVED = "RESOLVED"
+SAFE_STATEMENT = "SAFE_STATEMENT"
+EXPERIENCER_CATEGORIES = frozenset({OTHER, PATIENT, PROFESSIONAL})
+
+
+@dataclass(frozen=True)
+class Assessment:
+    uncertain: bool
+    third_party_report: bool
+    excluded_reason: ExclusionReason | None
+    cues: tuple[str, ...]
+
+
+def assess(target: Span, concept_uncertain: bool, exclusion_order: Sequence[str]) -> Assessment:
+    modifiers: tuple[Any, ...] = tuple(target._.modifiers)
+    categories = {m.category for m in modifiers}
+    speaker = _nearest_experiencer(target, modifiers)
+    speaker_category = speaker.category if speaker is not None else None
+
+    uncertain = concept_uncertain or POSSIBLE in categories
+    current = CURRENT in categories
+    historical = HISTORICAL in categories and not current
+    professional = speaker_category == PROFESSIONAL
+    resolved = RESOLVED in categories or (SAFE_STATEMENT in categories and (uncertain or historical or professional))
+
+    reasons: dict[str, bool] = {
+        "negated": NEGATED in categories,
+        "other_experiencer": speaker_category == OTHER,
+        "professional_concern": professional,
+        "hypothetical": HYPOTHETICAL in categories and not current,
+        "historical": historical,
+        "resolved": resolved,
+    }
+    excluded = next((reason for reason in exclusion_order if reasons.get(reason)), None)
+    third_party = speaker_category == PATIENT and _relayed(target, speaker)
+    cues = tuple(f"{m.category}: {_text(target, m)}" for m in sorted(modifiers, key=lambda m: m.modifier_span))
+    return Assessment(uncertain, third_party, excluded, cues)  # type: ignore[arg-type]
+
+
+def _distance(target: Span, modifier: Any) -> int:
+    start, end = modifier.modifier_span
+    return target.start - end if end <= target.start else start - target.end
+
+
+def _nearest_experiencer(target: Span, modifiers: tuple[Any, ...]) -> Any | None:
+    speakers = [m for m in modifiers if m.category in EXPERIENCER_CATEGORIES]
+    return min(speakers, key=lambda m: _distance(target, m), default=None)
+
+
+def _relayed(target: Span, patient_cue: Any) -> bool:
+    """The child's words reached the note through someone else who told the clinician."""
+    if patient_cue.rule.metadata and patient_cue.rule.metadata.get("third_party_report"):
+        return True
+    # "Mum reports pt told her...": a non-patient speaker earlier in the same sentence.
+    graph = target.doc._.context_graph
+    sentence = target.sent
+    cue_start = patient_cue.modifier_span[0]
+    return any(
+        m.category in (OTHER, PROFESSIONAL) and sentence.start <= m.modifier_span[0] < cue_start
+        for m in graph.modifiers
+    )
+
+
+def _text(target: Span, modifier: Any) -> str:
+    start, end = modifier.modifier_span
+    return target.doc[start:end].text
