@@ -1,4 +1,7 @@
-"""Safeguarding rule evaluation: load the declarative pack in `rules/` and evaluate it, with no I/O beyond reading the pack.
+"""Safeguarding rule evaluation: load the declarative pack in `rules/` and evaluate it.
+
+No database, no HTTP, no clock: the only I/O is reading the pack.
+
 
 - `load_pack(root)` reads `rules/pack/*.yaml` and `rules/valuesets/*.yaml`, or raises `RulePackError`.
 - `evaluate(pack, ctx)` returns the flags one attendance raises, each with evidence and a reason.
@@ -18,7 +21,20 @@ from ed_alerts.evaluation.schema import Rule, Severity
 from ed_alerts.evaluation.summary import summarise_pack
 
 __all__ = [
-    "DEFAULT_RULES_DIR", "EvaluationContext", "Evidence", "EvidenceKind", "FlagResult", "Problem", "Rule",
-    "RulePack", "RulePackError", "Severity", "TextDetector", "TextFindingLike", "check_text_concepts", "evaluate", "load_pack",
+    "DEFAULT_RULES_DIR",
+    "EvaluationContext",
+    "Evidence",
+    "EvidenceKind",
+    "FlagResult",
+    "Problem",
+    "Rule",
+    "RulePack",
+    "RulePackError",
+    "Severity",
+    "TextDetector",
+    "TextFindingLike",
+    "check_text_concepts",
+    "evaluate",
+    "load_pack",
     "summarise_pack",
 ]

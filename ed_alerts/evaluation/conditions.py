@@ -12,8 +12,18 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from ed_alerts.evaluation.schema import (COMBINATORS, LEAF_TYPES, AllOf, AnswerEquals, AnyOf, CodedValueIn,
-                                         HomeOutOfArea, NotOf, NumberAtLeast, Predicate)
+from ed_alerts.evaluation.schema import (
+    COMBINATORS,
+    LEAF_TYPES,
+    AllOf,
+    AnswerEquals,
+    AnyOf,
+    CodedValueIn,
+    HomeOutOfArea,
+    NotOf,
+    NumberAtLeast,
+    Predicate,
+)
 
 FieldProblem = tuple[str, str]  # (dotted field path, reason)
 
@@ -39,7 +49,7 @@ def clean_message(message: str) -> str:
     # pydantic prefixes errors raised by our validators; the reader does not need to know that.
     for prefix in ("Value error, ", "Assertion failed, "):
         if message.startswith(prefix):
-            return message[len(prefix):]
+            return message[len(prefix) :]
     return message
 
 
@@ -56,7 +66,11 @@ def validation_problems(prefix: str, exc: ValidationError, model: type[BaseModel
         else:
             reason = clean_message(error["msg"])
             value = error.get("input")
-            if isinstance(value, (str, int, float)) and not isinstance(value, bool) and repr(value) not in reason:
+            if (
+                isinstance(value, (str, int, float))
+                and not isinstance(value, bool)
+                and repr(value) not in reason
+            ):
                 reason = f"{reason} (got {value!r})"
         problems.append((field, reason))
     return problems
@@ -110,8 +124,12 @@ def _parse(raw: Any, path: str, valueset_ids: Collection[str], problems: list[Fi
     kind = raw["type"]
     model = LEAF_TYPES.get(kind) if isinstance(kind, str) else None
     if model is None:
-        problems.append((f"{path}.type",
-                         f"unknown predicate type {kind!r}; known types: {', '.join(LEAF_TYPES)}, all, any, not"))
+        problems.append(
+            (
+                f"{path}.type",
+                f"unknown predicate type {kind!r}; known types: {', '.join(LEAF_TYPES)}, all, any, not",
+            )
+        )
         return _PLACEHOLDER
     try:
         leaf = model.model_validate(dict(raw))
@@ -125,8 +143,9 @@ def _parse(raw: Any, path: str, valueset_ids: Collection[str], problems: list[Fi
     return leaf  # type: ignore[return-value]
 
 
-def _parse_combinator(key: str, raw: Any, path: str, valueset_ids: Collection[str],
-                      problems: list[FieldProblem]) -> Predicate:
+def _parse_combinator(
+    key: str, raw: Any, path: str, valueset_ids: Collection[str], problems: list[FieldProblem]
+) -> Predicate:
     if key == "not":
         return NotOf(of=_parse(raw, path, valueset_ids, problems))
     if not isinstance(raw, list) or not raw:

@@ -5,8 +5,12 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-_UNITS = {"m": ("minute", timedelta(minutes=1)), "h": ("hour", timedelta(hours=1)),
-          "d": ("day", timedelta(days=1)), "w": ("week", timedelta(weeks=1))}
+_UNITS = {
+    "m": ("minute", timedelta(minutes=1)),
+    "h": ("hour", timedelta(hours=1)),
+    "d": ("day", timedelta(days=1)),
+    "w": ("week", timedelta(weeks=1)),
+}
 _PATTERN = re.compile(r"^\s*(\d+)\s*([mhdw])\s*$")
 
 
@@ -21,10 +25,14 @@ def parse_duration(value: object) -> timedelta:
             raise ValueError("a duration must be longer than zero")
         return value
     if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise ValueError(f"bad duration {value!r}: write a whole number and a unit m, h, d or w, e.g. 4h or 365d")
+        raise ValueError(
+            f"bad duration {value!r}: write a whole number and a unit m, h, d or w, e.g. 4h or 365d"
+        )
     match = _PATTERN.match(str(value))
     if match is None:
-        raise ValueError(f"bad duration {value!r}: write a whole number and a unit m, h, d or w, e.g. 4h or 365d")
+        raise ValueError(
+            f"bad duration {value!r}: write a whole number and a unit m, h, d or w, e.g. 4h or 365d"
+        )
     amount, unit = int(match.group(1)), match.group(2)
     if amount == 0:
         raise ValueError(f"bad duration {value!r}: a duration must be longer than zero")

@@ -16,7 +16,12 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from ed_alerts.evaluation.conditions import ConditionError, parse_condition, validation_problems, walk_with_paths
+from ed_alerts.evaluation.conditions import (
+    ConditionError,
+    parse_condition,
+    validation_problems,
+    walk_with_paths,
+)
 from ed_alerts.evaluation.errors import Problem, RulePackError
 from ed_alerts.evaluation.schema import HomeOutOfArea, Rule, TextDisclosure
 from ed_alerts.evaluation.valuesets import ValueSet, ValueSetMatcher
@@ -66,9 +71,11 @@ class _Yaml12Loader(yaml.SafeLoader):
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
-                    None, None, f"the key {key!r} appears twice", key_node.start_mark)
+                    None, None, f"the key {key!r} appears twice", key_node.start_mark
+                )
             seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+        mapping: dict[Any, Any] = super().construct_mapping(node, deep=deep)
+        return mapping
 
 
 _Yaml12Loader.yaml_implicit_resolvers = {
@@ -76,7 +83,8 @@ _Yaml12Loader.yaml_implicit_resolvers = {
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 def load_pack(root: Path | str = DEFAULT_RULES_DIR) -> RulePack:
@@ -104,8 +112,13 @@ def load_pack(root: Path | str = DEFAULT_RULES_DIR) -> RulePack:
             failed_valuesets.update({path.stem, str(raw.get("id", ""))})
             continue
         if valueset.id in valuesets:
-            problems.append(Problem(str(path), "id",
-                                    f"duplicate value set id {valueset.id!r} (also in {valueset_files[valueset.id]})"))
+            problems.append(
+                Problem(
+                    str(path),
+                    "id",
+                    f"duplicate value set id {valueset.id!r} (also in {valueset_files[valueset.id]})",
+                )
+            )
             continue
         valuesets[valueset.id] = valueset
         valueset_files[valueset.id] = str(path)
@@ -121,7 +134,9 @@ def load_pack(root: Path | str = DEFAULT_RULES_DIR) -> RulePack:
         if rule is None:
             continue
         if rule.id in rules:
-            problems.append(Problem(str(path), "id", f"duplicate rule id {rule.id!r} (also in {rule_files[rule.id]})"))
+            problems.append(
+                Problem(str(path), "id", f"duplicate rule id {rule.id!r} (also in {rule_files[rule.id]})")
+            )
             continue
         rules[rule.id] = rule
         rule_files[rule.id] = str(path)
@@ -129,9 +144,14 @@ def load_pack(root: Path | str = DEFAULT_RULES_DIR) -> RulePack:
     if problems:
         raise RulePackError(problems)
     ordered = tuple(rules[rule_id] for rule_id in sorted(rules))
-    return RulePack(root=root, rules=ordered, valuesets=dict(sorted(valuesets.items())),
-                    rule_files=rule_files, valueset_files=valueset_files,
-                    digest=_digest(root, valueset_paths + rule_paths))
+    return RulePack(
+        root=root,
+        rules=ordered,
+        valuesets=dict(sorted(valuesets.items())),
+        rule_files=rule_files,
+        valueset_files=valueset_files,
+        digest=_digest(root, valueset_paths + rule_paths),
+    )
 
 
 def check_text_concepts(pack: RulePack, known_concepts: Iterable[str]) -> None:
@@ -148,9 +168,14 @@ def check_text_concepts(pack: RulePack, known_concepts: Iterable[str]) -> None:
                 continue
             for index, concept in enumerate(node.concepts):
                 if concept not in known:
-                    problems.append(Problem(pack.rule_files[rule.id], f"{path}.concepts[{index}]",
-                                            f"the text detector has no concept {concept!r} "
-                                            f"(it has: {', '.join(sorted(known)) or 'none'})"))
+                    problems.append(
+                        Problem(
+                            pack.rule_files[rule.id],
+                            f"{path}.concepts[{index}]",
+                            f"the text detector has no concept {concept!r} "
+                            f"(it has: {', '.join(sorted(known)) or 'none'})",
+                        )
+                    )
     if problems:
         raise RulePackError(problems)
 
@@ -183,7 +208,9 @@ def _read_mapping(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
     return data
 
 
-def _parse_rule(raw: dict[str, Any], file: str, valueset_ids: set[str], problems: list[Problem]) -> Rule | None:
+def _parse_rule(
+    raw: dict[str, Any], file: str, valueset_ids: set[str], problems: list[Problem]
+) -> Rule | None:
     found: list[Problem] = []
     data = dict(raw)
     if "conditions" in data:
@@ -199,8 +226,13 @@ def _parse_rule(raw: dict[str, Any], file: str, valueset_ids: set[str], problems
     except ValidationError as exc:
         found.extend(Problem(file, f, r) for f, r in validation_problems("", exc, Rule))
     order = list(Rule.model_fields)
-    found.sort(key=lambda p: order.index(p.field.split(".")[0].split("[")[0])
-               if p.field.split(".")[0].split("[")[0] in order else len(order))
+    found.sort(
+        key=lambda p: (
+            order.index(p.field.split(".")[0].split("[")[0])
+            if p.field.split(".")[0].split("[")[0] in order
+            else len(order)
+        )
+    )
     problems.extend(found)
     return rule if not found else None
 

@@ -5,7 +5,7 @@ The clinical NLP that understands who said what, hypotheticals and history lives
 `ed_alerts/evaluation/text/` and is used by `text_disclosure` instead.
 
 Phrases are regular expressions matched case-insensitively on whole words; a space in a phrase
-matches any run of whitespace. A match is skipped when a negation cue ("no", "not", "denies"...)
+matches any run of whitespace, and an optional space (" ?") optional whitespace. A match is skipped when a negation cue ("no", "not", "denies"...)
 comes before it in the same sentence and within a few words, so "denies any knife" is skipped but
 "Not sure what happened, then he was stabbed" still counts: missing a child is worse than a
 flag a nurse dismisses.
@@ -23,9 +23,14 @@ _SENTENCE_END = re.compile(r"[.!?;\n]")
 _WORD = re.compile(r"[\w']+")
 
 
+def _whitespace(found: re.Match[str]) -> str:
+    # "head ?butted" must match "headbutted" too: an optional space is optional whitespace.
+    return r"\s*" if found.group(1) in ("?", "*") else r"\s+"
+
+
 def compile_phrase(phrase: str) -> re.Pattern[str]:
     """Compile one phrase; raises re.error for a bad pattern (the loader reports it)."""
-    body = re.sub(r" +", r"\\s+", phrase.strip())
+    body = re.sub(r" +([?*+]?)", _whitespace, phrase.strip())
     return re.compile(rf"(?<!\w)(?:{body})(?!\w)", re.IGNORECASE)
 
 
@@ -52,7 +57,9 @@ def _is_negated(text: str, start: int, cues: re.Pattern[str]) -> bool:
     return any(cues.fullmatch(word) for word in words)
 
 
-def find_phrases(text: str, patterns: Sequence[re.Pattern[str]], cues: re.Pattern[str] | None) -> list[PhraseHit]:
+def find_phrases(
+    text: str, patterns: Sequence[re.Pattern[str]], cues: re.Pattern[str] | None
+) -> list[PhraseHit]:
     """Every non-negated hit, in text order; a hit inside a longer hit is dropped."""
     hits: list[PhraseHit] = []
     for pattern in patterns:

@@ -12,7 +12,7 @@ _PSEUDO_OUTWARD = {"ZZ99"}
 
 
 def outward_code(postcode: str | None) -> str | None:
-    """"cb1 2ab" -> "CB1"; a bare outward code is accepted; anything unrecognisable -> None."""
+    """ "cb1 2ab" -> "CB1"; a bare outward code is accepted; anything unrecognisable -> None."""
     if not postcode:
         return None
     text = re.sub(r"\s+", " ", postcode.strip().upper())
@@ -24,7 +24,7 @@ def outward_code(postcode: str | None) -> str | None:
 
 
 def in_area(outward: str, area: Iterable[str]) -> bool:
-    """Whether a district is in a site's area; an entry of letters only ("CB") stands for a whole postcode area."""
+    """Whether a district is in a site's area; a letters-only entry ("CB") stands for a whole area."""
     district = outward.upper()
     for entry in area:
         wanted = entry.strip().upper()

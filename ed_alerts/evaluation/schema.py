@@ -9,10 +9,19 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from enum import StrEnum
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, StrictFloat, StrictInt,
-                      field_validator, model_validator)
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictFloat,
+    StrictInt,
+    field_validator,
+    model_validator,
+)
 
 from ed_alerts.domain import SourceType
 from ed_alerts.evaluation.durations import parse_duration
@@ -43,14 +52,15 @@ class _Model(BaseModel):
 # --- leaf predicates -------------------------------------------------------------------------
 
 CodedField = Literal["diagnoses", "reason_code", "observation_value", "observation_code"]
+DEFAULT_CODED_FIELDS: tuple[CodedField, ...] = ("diagnoses", "reason_code")
 
 
 class CodedValueIn(_Model):
-    """A diagnosis, the reason code, an observation's coded value or an observation's code is in a value set."""
+    """A diagnosis, the reason code, an observation's coded value or its code is in a value set."""
 
     type: Literal["coded_value_in"]
     valueset: str
-    fields: list[CodedField] = Field(default_factory=lambda: ["diagnoses", "reason_code"], min_length=1)
+    fields: list[CodedField] = Field(default_factory=lambda: list(DEFAULT_CODED_FIELDS), min_length=1)
 
 
 class _ObservationQuestion(_Model):
@@ -196,9 +206,18 @@ class NotOf(_Model):
     of: Predicate
 
 
-Leaf = Union[CodedValueIn, AnswerEquals, NumberAtLeast, TextDisclosure, TextMentions, PriorAttendances,
-             HomeOutOfArea, AgeBand, SourceTypeIn]
-Predicate = Union[AllOf, AnyOf, NotOf, Leaf]
+Leaf = (
+    CodedValueIn
+    | AnswerEquals
+    | NumberAtLeast
+    | TextDisclosure
+    | TextMentions
+    | PriorAttendances
+    | HomeOutOfArea
+    | AgeBand
+    | SourceTypeIn
+)
+Predicate = AllOf | AnyOf | NotOf | Leaf
 COMBINATORS = ("all", "any", "not")
 
 AllOf.model_rebuild()

@@ -10,8 +10,12 @@ from ed_alerts.evaluation.valuesets import ValueSet
 
 
 def summarise_pack(pack: RulePack) -> str:
-    lines = [f"rule pack {pack.root} ({len(pack.rules)} rules, {len(pack.valuesets)} value sets, "
-             f"sha256 {pack.digest[:12]})", "", "rules:"]
+    lines = [
+        f"rule pack {pack.root} ({len(pack.rules)} rules, {len(pack.valuesets)} value sets, "
+        f"sha256 {pack.digest[:12]})",
+        "",
+        "rules:",
+    ]
     for rule in pack.rules:
         lines.extend(_rule_lines(rule))
     lines.extend(["", "value sets:"])
@@ -22,8 +26,9 @@ def summarise_pack(pack: RulePack) -> str:
 
 
 def _rule_lines(rule: Rule) -> list[str]:
-    leaf_types = sorted({str(getattr(node, "type")) for node in walk(rule.conditions)
-                         if not isinstance(node, (AllOf, AnyOf, NotOf))})
+    leaf_types = sorted(
+        {str(node.type) for node in walk(rule.conditions) if not isinstance(node, (AllOf, AnyOf, NotOf))}
+    )
     then = []
     if not rule.consequences.raise_flag:
         then.append("silent (evaluated, no flag raised)")
@@ -60,7 +65,8 @@ def _used_valuesets(pack: RulePack) -> set[str]:
 def _valueset_line(valueset: ValueSet, used: set[str]) -> str:
     count = len(valueset.codes)
     ranges = sum(1 for entry in valueset.codes if "-" in entry.code)
-    counted = f"{count} code{'' if count == 1 else 's'}" + (f" incl. {ranges} range{'' if ranges == 1 else 's'}"
-                                                            if ranges else "")
+    counted = f"{count} code{'' if count == 1 else 's'}" + (
+        f" incl. {ranges} range{'' if ranges == 1 else 's'}" if ranges else ""
+    )
     unused = "" if valueset.id in used else " [not used by any rule]"
     return f"  {valueset.id} ({valueset.system.value}, {counted}): {valueset.title}{unused}"

@@ -23,11 +23,19 @@ _SNOMED_ID = re.compile(r"^\d{6,18}$")
 # What feeds put in a coding's system, mapped to the three systems value sets use. HL7 v2 tables
 # (0396) say "I10" and "SCT"; FHIR uses URIs; some feeds write the name. Anything else is local.
 _SYSTEM_ALIASES: dict[str, CodeSystem] = {
-    "icd10": CodeSystem.ICD10, "icd-10": CodeSystem.ICD10, "i10": CodeSystem.ICD10,
-    "icd10uk": CodeSystem.ICD10, "icd-10-uk": CodeSystem.ICD10,
-    "http://hl7.org/fhir/sid/icd-10": CodeSystem.ICD10, "http://hl7.org/fhir/sid/icd-10-uk": CodeSystem.ICD10,
-    "snomed": CodeSystem.SNOMED, "snomedct": CodeSystem.SNOMED, "snomed ct": CodeSystem.SNOMED,
-    "snomed-ct": CodeSystem.SNOMED, "sct": CodeSystem.SNOMED, "http://snomed.info/sct": CodeSystem.SNOMED,
+    "icd10": CodeSystem.ICD10,
+    "icd-10": CodeSystem.ICD10,
+    "i10": CodeSystem.ICD10,
+    "icd10uk": CodeSystem.ICD10,
+    "icd-10-uk": CodeSystem.ICD10,
+    "http://hl7.org/fhir/sid/icd-10": CodeSystem.ICD10,
+    "http://hl7.org/fhir/sid/icd-10-uk": CodeSystem.ICD10,
+    "snomed": CodeSystem.SNOMED,
+    "snomedct": CodeSystem.SNOMED,
+    "snomed ct": CodeSystem.SNOMED,
+    "snomed-ct": CodeSystem.SNOMED,
+    "sct": CodeSystem.SNOMED,
+    "http://snomed.info/sct": CodeSystem.SNOMED,
 }
 
 
@@ -42,7 +50,7 @@ def normalise_system(system: CodeSystem | str | None) -> CodeSystem:
 
 
 def normalise_icd10(code: str) -> str:
-    """"y04.0" -> "Y040"; drops the dot, dagger/asterisk marks and the UK filler X ("R69X" -> "R69")."""
+    """ "y04.0" -> "Y040"; drops the dot, dagger/asterisk marks and the UK filler X ("R69X" -> "R69")."""
     text = re.sub(r"[\s.+*†\-]", "", code.upper())
     # The filler X only ever pads a three-character category to four, so strip it after position 3.
     if len(text) == 4 and text.endswith("X"):
@@ -73,8 +81,10 @@ class ValueSet(BaseModel):
     def _plain_strings_are_codes(cls, value: object) -> object:
         # Let authors write `- Y04` when there is nothing to say about a code.
         if isinstance(value, list):
-            return [{"code": item} if isinstance(item, (str, int)) and not isinstance(item, bool) else item
-                    for item in value]
+            return [
+                {"code": item} if isinstance(item, (str, int)) and not isinstance(item, bool) else item
+                for item in value
+            ]
         return value
 
     @field_validator("codes")
@@ -95,7 +105,9 @@ class ValueSet(BaseModel):
         for index, entry in enumerate(codes):
             code = entry.code.strip()
             if system is CodeSystem.ICD10 and not _ICD10_ENTRY.match(code.upper()):
-                raise ValueError(f"code {index + 1} {code!r} is not an ICD-10 code or range (e.g. Y04, X99.0, X85-Y09)")
+                raise ValueError(
+                    f"code {index + 1} {code!r} is not an ICD-10 code or range (e.g. Y04, X99.0, X85-Y09)"
+                )
             if system is CodeSystem.SNOMED and not _SNOMED_ID.match(code):
                 raise ValueError(f"code {index + 1} {code!r} is not a SNOMED CT concept id (6 to 18 digits)")
         return codes
@@ -143,8 +155,14 @@ class ValueSetMatcher:
                 parsed = _ICD10_ENTRY.match(code.upper())
                 assert parsed is not None  # the model validator has checked every entry
                 high = parsed.group("hi")
-                icd10.append(_Icd10Entry(normalise_icd10(parsed.group("lo")),
-                                         normalise_icd10(high) if high else None, code, entry.display))
+                icd10.append(
+                    _Icd10Entry(
+                        normalise_icd10(parsed.group("lo")),
+                        normalise_icd10(high) if high else None,
+                        code,
+                        entry.display,
+                    )
+                )
             else:
                 exact[code.upper()] = entry
         # Most specific entry first, so "Y04.0 Assault by bodily force, fight" beats "Y04".

@@ -52,8 +52,13 @@ def _files(paths: Iterable[Path]) -> list[Path]:
 
 def ingest_paths(ctx: IngestContext, paths: Iterable[Path], *, progress: bool = False) -> BulkSummary:
     summary = BulkSummary()
-    batch = [(f, m) for f in _files(paths) for m in messages_in(f.read_bytes())]
-    summary.files = len({f for f, _ in batch})
+    batch: list[tuple[Path, tuple[ContentType, bytes]]] = []
+    for path in _files(paths):
+        summary.files += 1
+        found = messages_in(path.read_bytes())
+        if not found:
+            summary.errors.append(f"{path.name}: no message found in the file")
+        batch.extend((path, m) for m in found)
     for path, (content_type, raw) in tqdm(batch, disable=not progress, unit="msg", desc="ingest"):
         outcome = ingest(ctx, raw, content_type, Transport.FILE)
         if outcome.duplicate:

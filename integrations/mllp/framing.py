@@ -157,7 +157,9 @@ def split_file(data: bytes) -> list[bytes]:
     """
     if data.startswith(_UTF8_BOM):
         data = data[len(_UTF8_BOM) :]
-    if START_BLOCK in data:
+    # Only a file that opens with a start block is framed; a stray 0x0B after a plain message (seen in
+    # real samples) must not turn the message before it into "junk between frames".
+    if data.lstrip(b" \t\r\n").startswith(START_BLOCK):
         decoder = FrameDecoder(max_message_bytes=None)
         payloads = decoder.feed(data)
         tail = decoder.flush()
@@ -170,7 +172,7 @@ def split_file(data: bytes) -> list[bytes]:
             elif payload.strip():
                 messages.append(payload)
         return messages
-    return _split_segments(data)
+    return _split_segments(data.replace(START_BLOCK, b"").replace(b"\x1c", b""))
 
 
 def _split_segments(data: bytes) -> list[bytes]:

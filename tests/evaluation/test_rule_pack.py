@@ -9,12 +9,25 @@ from pathlib import Path
 
 import pytest
 
-from ed_alerts.evaluation import (DEFAULT_RULES_DIR, RulePackError, Severity, check_text_concepts, load_pack,
-                                  summarise_pack)
-from ed_alerts.evaluation.schema import AnswerEquals, TextMentions
+from ed_alerts.evaluation import (
+    DEFAULT_RULES_DIR,
+    RulePackError,
+    Severity,
+    check_text_concepts,
+    load_pack,
+    summarise_pack,
+)
+from ed_alerts.evaluation.schema import AnswerEquals, TextDisclosure, TextMentions
 
-EXPECTED_RULES = {"assault", "group_violence", "does_not_feel_safe", "repeat_attendance", "weapon",
-                  "known_to_social_care", "far_from_home"}
+EXPECTED_RULES = {
+    "assault",
+    "group_violence",
+    "does_not_feel_safe",
+    "repeat_attendance",
+    "weapon",
+    "known_to_social_care",
+    "far_from_home",
+}
 
 GOOD_VALUESET = """\
 id: demo-icd10
@@ -94,8 +107,11 @@ def test_real_pack_value_sets_name_system_and_source() -> None:
 
 def test_unquoted_no_in_yaml_stays_an_answer() -> None:
     # YAML 1.1 would read `No` as false; the feels-safe answers must survive as text.
-    answers = next(node for node in load_pack().rule("does_not_feel_safe").conditions.of
-                   if isinstance(node, AnswerEquals)).answers
+    answers = next(
+        node
+        for node in load_pack().rule("does_not_feel_safe").conditions.of
+        if isinstance(node, AnswerEquals)
+    ).answers
     assert "No" in answers and "N" in answers
 
 
@@ -141,27 +157,35 @@ def test_missing_field(tmp_path: Path) -> None:
 
 
 def test_bad_severity(tmp_path: Path) -> None:
-    error = load_error(write_pack(tmp_path, {"demo.yaml": GOOD_RULE.replace("severity: high", "severity: urgent")}))
+    error = load_error(
+        write_pack(tmp_path, {"demo.yaml": GOOD_RULE.replace("severity: high", "severity: urgent")})
+    )
     assert (Path(error.file).name, error.field) == ("demo.yaml", "severity")
     assert "'urgent'" in error.reason and "critical" in error.reason
 
 
 def test_unknown_predicate_type(tmp_path: Path) -> None:
-    error = load_error(write_pack(tmp_path, {"demo.yaml": GOOD_RULE.replace("type: text_mentions", "type: text_contains")}))
+    error = load_error(
+        write_pack(tmp_path, {"demo.yaml": GOOD_RULE.replace("type: text_mentions", "type: text_contains")})
+    )
     assert error.field == "conditions.any[1].type"
     assert "unknown predicate type 'text_contains'" in error.reason
     assert "text_mentions" in error.reason  # says what would have been valid
 
 
 def test_condition_without_type(tmp_path: Path) -> None:
-    rule = GOOD_RULE.replace("    - type: text_mentions\n      phrases: [punched]\n", "    - phrases: [punched]\n")
+    rule = GOOD_RULE.replace(
+        "    - type: text_mentions\n      phrases: [punched]\n", "    - phrases: [punched]\n"
+    )
     error = load_error(write_pack(tmp_path, {"demo.yaml": rule}))
     assert error.field == "conditions.any[1]"
     assert "missing 'type'" in error.reason
 
 
 def test_unknown_value_set(tmp_path: Path) -> None:
-    error = load_error(write_pack(tmp_path, {"demo.yaml": GOOD_RULE.replace("valueset: demo-icd10", "valueset: nope")}))
+    error = load_error(
+        write_pack(tmp_path, {"demo.yaml": GOOD_RULE.replace("valueset: demo-icd10", "valueset: nope")})
+    )
     assert error.field == "conditions.any[0].valueset"
     assert "unknown value set 'nope'" in error.reason and "demo-icd10" in error.reason
 
@@ -175,16 +199,21 @@ def test_duplicate_rule_id(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("bad", ["4 hours", "4", "0h", "4.5h", "-1d", "soon"])
 def test_bad_duration(tmp_path: Path, bad: str) -> None:
-    error = load_error(write_pack(tmp_path, {"demo.yaml": GOOD_RULE.replace("decision_due: 4h", f"decision_due: {bad}")}))
+    error = load_error(
+        write_pack(tmp_path, {"demo.yaml": GOOD_RULE.replace("decision_due: 4h", f"decision_due: {bad}")})
+    )
     assert error.field == "consequences.decision_due"
     assert "duration" in error.reason
 
 
 def test_bad_window_in_prior_attendances(tmp_path: Path) -> None:
-    rule = GOOD_RULE.replace("""    - type: text_mentions
-      phrases: [punched]""", """    - type: prior_attendances
+    rule = GOOD_RULE.replace(
+        """    - type: text_mentions
+      phrases: [punched]""",
+        """    - type: prior_attendances
       at_least: 2
-      within: 365""")
+      within: 365""",
+    )
     error = load_error(write_pack(tmp_path, {"demo.yaml": rule}))
     assert error.field == "conditions.any[1].within"
     assert "bad duration" in error.reason
@@ -198,19 +227,29 @@ def test_decision_due_needs_a_decision(tmp_path: Path) -> None:
 
 
 def test_misspelt_field_is_an_error(tmp_path: Path) -> None:
-    error = load_error(write_pack(tmp_path, {"demo.yaml": GOOD_RULE.replace("severity: high", "severity: high\nseverty: low")}))
+    error = load_error(
+        write_pack(
+            tmp_path, {"demo.yaml": GOOD_RULE.replace("severity: high", "severity: high\nseverty: low")}
+        )
+    )
     assert error.field == "severty"
     assert "unknown field" in error.reason and "severity" in error.reason
 
 
 def test_misspelt_predicate_field_is_an_error(tmp_path: Path) -> None:
-    error = load_error(write_pack(tmp_path, {"demo.yaml": GOOD_RULE.replace("valueset: demo-icd10", "value_set: demo-icd10")}))
+    error = load_error(
+        write_pack(
+            tmp_path, {"demo.yaml": GOOD_RULE.replace("valueset: demo-icd10", "value_set: demo-icd10")}
+        )
+    )
     assert error.field.startswith("conditions.any[0].")
     assert error.field in ("conditions.any[0].valueset", "conditions.any[0].value_set")
 
 
 def test_bad_phrase_pattern(tmp_path: Path) -> None:
-    error = load_error(write_pack(tmp_path, {"demo.yaml": GOOD_RULE.replace("phrases: [punched]", "phrases: ['punch(ed']")}))
+    error = load_error(
+        write_pack(tmp_path, {"demo.yaml": GOOD_RULE.replace("phrases: [punched]", "phrases: ['punch(ed']")})
+    )
     assert error.field == "conditions.any[1].phrases"
     assert "not a valid pattern" in error.reason
 
@@ -251,17 +290,24 @@ def test_bad_value_set_system(tmp_path: Path) -> None:
 
 
 def test_duplicate_value_set_id(tmp_path: Path) -> None:
-    error = load_error(write_pack(tmp_path, {"demo.yaml": GOOD_RULE},
-                                 {"a.yaml": GOOD_VALUESET, "b.yaml": GOOD_VALUESET}))
+    error = load_error(
+        write_pack(tmp_path, {"demo.yaml": GOOD_RULE}, {"a.yaml": GOOD_VALUESET, "b.yaml": GOOD_VALUESET})
+    )
     assert error.file.endswith("b.yaml") and error.field == "id"
     assert "duplicate value set id 'demo-icd10'" in error.reason
 
 
 def test_every_problem_is_reported_in_one_pass(tmp_path: Path) -> None:
     rule = GOOD_RULE.replace("title: Demo\n", "").replace("severity: high", "severity: urgent")
-    error = load_error(write_pack(tmp_path, {"demo.yaml": rule, "other.yaml": GOOD_RULE.replace("id: demo", "id: Bad Id")}))
+    error = load_error(
+        write_pack(tmp_path, {"demo.yaml": rule, "other.yaml": GOOD_RULE.replace("id: demo", "id: Bad Id")})
+    )
     fields = [(Path(p.file).name, p.field) for p in error.problems]
-    assert ("demo.yaml", "title") in fields and ("demo.yaml", "severity") in fields and ("other.yaml", "id") in fields
+    assert (
+        ("demo.yaml", "title") in fields
+        and ("demo.yaml", "severity") in fields
+        and ("other.yaml", "id") in fields
+    )
     assert str(error).count("\n") == len(error.problems) - 1
 
 
@@ -273,9 +319,13 @@ def test_empty_pack(tmp_path: Path) -> None:
 
 def test_check_text_concepts_names_the_unknown_concept() -> None:
     pack = load_pack()
-    check_text_concepts(pack, ["does_not_feel_safe", "fear_of_place", "fear_of_person", "other"])
+    concepts = next(
+        n for n in pack.rule("does_not_feel_safe").conditions.of if isinstance(n, TextDisclosure)
+    ).concepts
+    check_text_concepts(pack, [*concepts, "something_else"])
     with pytest.raises(RulePackError) as caught:
-        check_text_concepts(pack, ["does_not_feel_safe"])
+        check_text_concepts(pack, [c for c in concepts if c != "fear_of_place"])
     assert caught.value.file.endswith("does_not_feel_safe.yaml")
-    assert caught.value.field == "conditions.any[1].concepts[1]"
+    assert caught.value.field == f"conditions.any[1].concepts[{concepts.index('fear_of_place')}]"
     assert "'fear_of_place'" in caught.value.reason
+    assert len(caught.value.problems) == 1

@@ -17,9 +17,22 @@ from ed_alerts.evaluation.predicates.observations import answer_equals, number_a
 from ed_alerts.evaluation.predicates.run import Run
 from ed_alerts.evaluation.predicates.setting import age_band, home_out_of_area, source_type_in
 from ed_alerts.evaluation.results import Evidence, Match
-from ed_alerts.evaluation.schema import (LEAF_TYPES, AgeBand, AllOf, AnswerEquals, AnyOf, CodedValueIn, HomeOutOfArea,
-                                         NotOf, NumberAtLeast, Predicate, PriorAttendances, SourceTypeIn,
-                                         TextDisclosure, TextMentions)
+from ed_alerts.evaluation.schema import (
+    LEAF_TYPES,
+    AgeBand,
+    AllOf,
+    AnswerEquals,
+    AnyOf,
+    CodedValueIn,
+    HomeOutOfArea,
+    NotOf,
+    NumberAtLeast,
+    Predicate,
+    PriorAttendances,
+    SourceTypeIn,
+    TextDisclosure,
+    TextMentions,
+)
 
 _LEAVES: dict[type, Callable[[Any, Run], Match]] = {
     CodedValueIn: coded_value_in,

@@ -1,4 +1,4 @@
-"""`coded_value_in`: a diagnosis, the reason code, or an observation's code or coded value is in a value set."""
+"""`coded_value_in`: a diagnosis, the reason code, or an observation's code or value is in a value set."""
 
 from __future__ import annotations
 
@@ -40,8 +40,15 @@ def coded_value_in(predicate: CodedValueIn, run: Run) -> Match:
             if found is None or coding is None:
                 continue
             shown = f"{phrase} {found.code}" + (f" ({found.display})" if found.display else "")
-            evidence.append(Evidence(
-                kind=EvidenceKind.CODE, source=source, description=shown, code=found.code,
-                system=normalise_system(coding.system).value, display=found.display,
-                valueset=predicate.valueset))
+            evidence.append(
+                Evidence(
+                    kind=EvidenceKind.CODE,
+                    source=source,
+                    description=shown,
+                    code=found.code,
+                    system=normalise_system(coding.system).value,
+                    display=found.display,
+                    valueset=predicate.valueset,
+                )
+            )
     return Match.yes(evidence) if evidence else Match.no()

@@ -1,4 +1,4 @@
-"""`text_disclosure` (clinical NLP findings) and `text_mentions` (rule-file phrases) over the reason and notes."""
+"""`text_disclosure` (clinical NLP findings) and `text_mentions` (rule-file phrases) over reason and notes."""
 
 from __future__ import annotations
 
@@ -8,11 +8,27 @@ from ed_alerts.evaluation.results import Evidence, EvidenceKind, Match
 from ed_alerts.evaluation.schema import TextDisclosure, TextMentions
 
 
-def _text_evidence(where: TextSource, matched: str, start: int, end: int, description: str, *,
-                   concept: str | None = None, uncertain: bool = False) -> Evidence:
-    return Evidence(kind=EvidenceKind.TEXT, source=where.source, source_index=where.index,
-                    description=description, matched_text=matched, start=start, end=end,
-                    concept=concept, uncertain=uncertain)
+def _text_evidence(
+    where: TextSource,
+    matched: str,
+    start: int,
+    end: int,
+    description: str,
+    *,
+    concept: str | None = None,
+    uncertain: bool = False,
+) -> Evidence:
+    return Evidence(
+        kind=EvidenceKind.TEXT,
+        source=where.source,
+        source_index=where.index,
+        description=description,
+        matched_text=matched,
+        start=start,
+        end=end,
+        concept=concept,
+        uncertain=uncertain,
+    )
 
 
 def text_disclosure(predicate: TextDisclosure, run: Run) -> Match:
@@ -20,15 +36,26 @@ def text_disclosure(predicate: TextDisclosure, run: Run) -> Match:
     concepts = set(predicate.concepts)
     evidence: list[Evidence] = []
     for position, where in enumerate(run.text_sources()):
-        found = [f for f in run.findings(position)
-                 if f.concept in concepts and f.excluded_reason is None
-                 and (predicate.include_uncertain or not f.uncertain)]
+        found = [
+            f
+            for f in run.findings(position)
+            if f.concept in concepts
+            and f.excluded_reason is None
+            and (predicate.include_uncertain or not f.uncertain)
+        ]
         for finding in sorted(found, key=lambda f: (f.start, f.end, f.concept)):
             hedge = " (uncertain)" if finding.uncertain else ""
-            evidence.append(_text_evidence(
-                where, finding.matched_text, finding.start, finding.end,
-                f"'{finding.matched_text}' in {where.source}{hedge}",
-                concept=finding.concept, uncertain=bool(finding.uncertain)))
+            evidence.append(
+                _text_evidence(
+                    where,
+                    finding.matched_text,
+                    finding.start,
+                    finding.end,
+                    f"'{finding.matched_text}' in {where.source}{hedge}",
+                    concept=finding.concept,
+                    uncertain=bool(finding.uncertain),
+                )
+            )
     return Match.yes(evidence) if evidence else Match.no()
 
 
@@ -37,6 +64,13 @@ def text_mentions(predicate: TextMentions, run: Run) -> Match:
     evidence: list[Evidence] = []
     for where in run.text_sources():
         for hit in find_phrases(where.text, predicate.patterns, predicate.cues):
-            evidence.append(_text_evidence(where, hit.matched_text, hit.start, hit.end,
-                                           f"{label}'{hit.matched_text}' in {where.source}"))
+            evidence.append(
+                _text_evidence(
+                    where,
+                    hit.matched_text,
+                    hit.start,
+                    hit.end,
+                    f"{label}'{hit.matched_text}' in {where.source}",
+                )
+            )
     return Match.yes(evidence) if evidence else Match.no()

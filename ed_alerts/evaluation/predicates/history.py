@@ -13,6 +13,15 @@ def prior_attendances(predicate: PriorAttendances, run: Run) -> Match:
     if count < predicate.at_least:
         return Match.no()
     plural = "" if count == 1 else "s"
-    return Match.yes([Evidence(
-        kind=EvidenceKind.PRIOR_ATTENDANCES, source="attendance history", value=str(count),
-        description=f"{count} earlier attendance{plural} in the last {format_duration(predicate.within)}")])
+    return Match.yes(
+        [
+            Evidence(
+                kind=EvidenceKind.PRIOR_ATTENDANCES,
+                source="attendance history",
+                value=str(count),
+                description=(
+                    f"{count} earlier attendance{plural} in the last {format_duration(predicate.within)}"
+                ),
+            )
+        ]
+    )

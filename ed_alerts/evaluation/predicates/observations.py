@@ -1,4 +1,4 @@
-"""`answer_equals` and `number_at_least`: structured observations such as "feels safe" or "number of assailants"."""
+"""`answer_equals` and `number_at_least`: structured observations ("feels safe", "number of assailants")."""
 
 from __future__ import annotations
 
@@ -19,9 +19,12 @@ def _asked(predicate: AnswerEquals | NumberAtLeast, run: Run) -> Iterator[Observ
     for obs in run.ctx.attendance.observations:
         if obs.code is None or not obs.code.code:
             continue
-        if wanted is not None and obs.code.code.strip().upper() == wanted:
-            yield obs
-        elif matcher is not None and matcher.match(obs.code) is not None:
+        if (
+            wanted is not None
+            and obs.code.code.strip().upper() == wanted
+            or matcher is not None
+            and matcher.match(obs.code) is not None
+        ):
             yield obs
 
 
@@ -36,17 +39,27 @@ def answer_equals(predicate: AnswerEquals, run: Run) -> Match:
     evidence: list[Evidence] = []
     for obs in _asked(predicate, run):
         # Feeds put the answer in the text, the code or the code's display; any of them may carry it.
-        given = [obs.value_text, obs.value_code.code if obs.value_code else None,
-                 obs.value_code.display if obs.value_code else None]
+        given = [
+            obs.value_text,
+            obs.value_code.code if obs.value_code else None,
+            obs.value_code.display if obs.value_code else None,
+        ]
         hit = next((g.strip() for g in given if g and g.strip().casefold() in answers), None)
         if hit is None:
             continue
         assert obs.code is not None
-        evidence.append(Evidence(
-            kind=EvidenceKind.ANSWER, source=f"observation {observation_label(obs.code)}",
-            description=f"answered '{hit}' to {_question(obs)}", code=obs.code.code,
-            system=str(obs.code.system), display=obs.code.display, value=hit,
-            valueset=predicate.question_valueset))
+        evidence.append(
+            Evidence(
+                kind=EvidenceKind.ANSWER,
+                source=f"observation {observation_label(obs.code)}",
+                description=f"answered '{hit}' to {_question(obs)}",
+                code=obs.code.code,
+                system=str(obs.code.system),
+                display=obs.code.display,
+                value=hit,
+                valueset=predicate.question_valueset,
+            )
+        )
     return Match.yes(evidence) if evidence else Match.no()
 
 
@@ -74,9 +87,16 @@ def number_at_least(predicate: NumberAtLeast, run: Run) -> Match:
         if number is None or number < predicate.at_least:
             continue
         assert obs.code is not None
-        evidence.append(Evidence(
-            kind=EvidenceKind.NUMBER, source=f"observation {observation_label(obs.code)}",
-            description=f"{_question(obs)} = {_show(number)} (at least {_show(predicate.at_least)})",
-            code=obs.code.code, system=str(obs.code.system), display=obs.code.display, value=_show(number),
-            valueset=predicate.question_valueset))
+        evidence.append(
+            Evidence(
+                kind=EvidenceKind.NUMBER,
+                source=f"observation {observation_label(obs.code)}",
+                description=f"{_question(obs)} = {_show(number)} (at least {_show(predicate.at_least)})",
+                code=obs.code.code,
+                system=str(obs.code.system),
+                display=obs.code.display,
+                value=_show(number),
+                valueset=predicate.question_valueset,
+            )
+        )
     return Match.yes(evidence) if evidence else Match.no()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ed_alerts.evaluation.ages import age_in_years
+from ed_alerts.evaluation.ages import age_in_years, arrival_date
 from ed_alerts.evaluation.postcodes import in_area, outward_code
 from ed_alerts.evaluation.predicates.run import Run
 from ed_alerts.evaluation.results import Evidence, EvidenceKind, Match
@@ -12,12 +12,15 @@ AGE_SOURCE = "patient birth date"
 
 
 def age_unknown_evidence() -> Evidence:
-    return Evidence(kind=EvidenceKind.AGE, source=AGE_SOURCE,
-                    description="age unknown (no usable birth date): treated as a child")
+    return Evidence(
+        kind=EvidenceKind.AGE,
+        source=AGE_SOURCE,
+        description="age unknown (no usable birth date): treated as a child",
+    )
 
 
 def age_band(predicate: AgeBand, run: Run) -> Match:
-    years = age_in_years(run.ctx.patient.birth_date, run.ctx.arrival.date())
+    years = age_in_years(run.ctx.patient.birth_date, arrival_date(run.ctx.arrival))
     if years is None:
         # Same choice as the rule-level age filter: a missed child is worse than a dismissed flag.
         return Match.yes([age_unknown_evidence()])
@@ -25,8 +28,16 @@ def age_band(predicate: AgeBand, run: Run) -> Match:
     high = predicate.max_years if predicate.max_years is not None else years
     if not low <= years <= high:
         return Match.no()
-    return Match.yes([Evidence(kind=EvidenceKind.AGE, source=AGE_SOURCE, value=str(years),
-                               description=f"aged {years} on arrival")])
+    return Match.yes(
+        [
+            Evidence(
+                kind=EvidenceKind.AGE,
+                source=AGE_SOURCE,
+                value=str(years),
+                description=f"aged {years} on arrival",
+            )
+        ]
+    )
 
 
 def home_out_of_area(predicate: HomeOutOfArea, run: Run) -> Match:
@@ -37,13 +48,29 @@ def home_out_of_area(predicate: HomeOutOfArea, run: Run) -> Match:
         return Match.no()
     if in_area(district, run.ctx.site_area):
         return Match.no()
-    return Match.yes([Evidence(kind=EvidenceKind.ADDRESS, source="patient address", value=district,
-                               description=f"home postcode district {district} is outside this site's area")])
+    return Match.yes(
+        [
+            Evidence(
+                kind=EvidenceKind.ADDRESS,
+                source="patient address",
+                value=district,
+                description=f"home postcode district {district} is outside this site's area",
+            )
+        ]
+    )
 
 
 def source_type_in(predicate: SourceTypeIn, run: Run) -> Match:
     source = run.ctx.source_type
     if source is None or source not in predicate.sources:
         return Match.no()
-    return Match.yes([Evidence(kind=EvidenceKind.SOURCE, source="attendance source", value=source.value,
-                               description=f"seen by {source.value.replace('_', ' ')}")])
+    return Match.yes(
+        [
+            Evidence(
+                kind=EvidenceKind.SOURCE,
+                source="attendance source",
+                value=source.value,
+                description=f"seen by {source.value.replace('_', ' ')}",
+            )
+        ]
+    )

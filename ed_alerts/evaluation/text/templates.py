@@ -12,9 +12,13 @@ A clinical safety officer writes a concept once as a template instead of listing
     ?                                 standing alone: a literal question mark ("?not safe")
 
 Words go through the same tokenizer as the notes, so "can't" and "gonna" match however the
-tokenizer splits them. One template may expand to several token patterns (an alternative of two
-words cannot share a token slot with one-word alternatives); expansion is capped so a careless
-template fails loudly at start instead of making the matcher slow.
+tokenizer splits them ("n't", "'s" and other clitics written alone stay one token, as they are
+inside a note). One template may expand to several token patterns, because spaCy matches one
+token per slot. Several-word entries of a word class are merged position by position ("foster
+carer", "best mate" -> [foster|best][carer|mate]): the entries of a class are interchangeable, so
+the odd extra combinations ("best carer") are harmless and keep the pattern count small. Inline
+alternatives written in ( | ) are expanded exactly. Expansion is capped so a careless template
+fails loudly at start instead of making the matcher slow.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 TokenSpec = dict[str, object]
 TokenPattern = list[TokenSpec]
@@ -44,6 +48,9 @@ _ITEM = re.compile(
 )
 
 
+_CLITICS = frozenset({"n't", "'s", "'re", "'ll", "'m", "'d", "'ve", "'"})
+
+
 class TemplateError(ValueError):
     """A template that cannot be compiled; the message says which part and why."""
 
@@ -55,6 +62,7 @@ class _Alternative:
     words: tuple[str, ...] = ()
     fuzzy: str | None = None
     regex: str | None = None
+    from_class: bool = False  # entries of one class may be merged position by position
 
 
 @dataclass(frozen=True)
@@ -80,7 +88,9 @@ class TemplateCompiler:
         self._tokenize = tokenize
         self._classes: dict[str, tuple[_Alternative, ...]] = {}
         for name, entries in lexicon.items():
-            self._classes[name] = tuple(self._entry(entry, f"<{name}>") for entry in entries)
+            self._classes[name] = tuple(
+                replace(self._entry(entry, f"<{name}>"), from_class=True) for entry in entries
+            )
 
     def class_names(self) -> set[str]:
         return set(self._classes)
@@ -131,7 +141,9 @@ class TemplateCompiler:
                 slots.append(_Gap(int(found.group("gap") or found.group("pgap")), bool(found.group("pgap"))))
                 continue
             if found.group("group"):
-                alternatives = tuple(self._sequence(alt.strip()) for alt in found.group("alts").split("|"))
+                alternatives = tuple(
+                    alt for text in found.group("alts").split("|") for alt in self._alternatives(text.strip())
+                )
                 if any(not alt.words and alt.fuzzy is None and alt.regex is None for alt in alternatives):
                     raise TemplateError(f"empty alternative in {found.group('group')!r}")
                 slots.append(_Slot(alternatives, bool(found.group("gopt")), anchor_next))
@@ -153,11 +165,14 @@ class TemplateCompiler:
             raise TemplateError(f"unknown word class <{name}>; known: {', '.join(sorted(self._classes))}")
         return self._classes[name]
 
-    def _sequence(self, text: str) -> _Alternative:
-        """An alternative inside ( | ): words, possibly with <class> references expanded inline."""
-        if re.fullmatch(r"<[a-z0-9_]+>", text):
-            raise TemplateError("write a class alone as <name>, not inside ( | )")
-        return self._entry(text, text)
+    def _alternatives(self, text: str) -> tuple[_Alternative, ...]:
+        """One alternative inside ( | ): words, or a whole <class> standing for all its words."""
+        whole_class = re.fullmatch(r"<([a-z0-9_]+)>", text)
+        if whole_class:
+            return self._class(whole_class.group(1))
+        if "<" in text:
+            raise TemplateError(f"a word class must be a whole alternative, not part of {text!r}")
+        return (self._entry(text, text),)
 
     def _entry(self, entry: str, where: str) -> _Alternative:
         entry = entry.strip()
@@ -175,6 +190,9 @@ class TemplateCompiler:
                     f"fuzzy word {entry!r} in {where} must be one word of at least {MIN_FUZZY_LENGTH} letters"
                 )
             return _Alternative(fuzzy=word)
+        if entry in _CLITICS or (" " not in entry and entry.startswith("'")):
+            # Alone, "n't" would be split into n ' t; inside a note it is one token.
+            return _Alternative(words=(entry.lower(),))
         words = tuple(token.lower() for token in self._tokenize(entry))
         if not words:
             raise TemplateError(f"empty word in {where}")
@@ -197,11 +215,18 @@ class TemplateCompiler:
             branches.append([{"LOWER": {"IN": exact_single}}])
         if fuzzy:
             branches.append([{"LOWER": {"FUZZY1": {"IN": fuzzy}}}])
+        merged: dict[int, list[set[str]]] = {}
         for alt in slot.alternatives:
             if alt.regex:
                 branches.append([{"LOWER": {"REGEX": alt.regex}}])
+            elif len(alt.words) > 1 and alt.from_class:
+                positions = merged.setdefault(len(alt.words), [set() for _ in alt.words])
+                for position, word in zip(positions, alt.words):
+                    position.add(word)
             elif len(alt.words) > 1:
                 branches.append([{"LOWER": word} for word in alt.words])
+        for length in sorted(merged):
+            branches.append([{"LOWER": {"IN": sorted(words)}} for words in merged[length]])
         if slot.sentence_start:
             branches = [[{**branch[0], "IS_SENT_START": True}, *branch[1:]] for branch in branches]
         if slot.optional:
