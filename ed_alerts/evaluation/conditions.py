@@ -103,24 +103,24 @@ def parse_condition(raw: Any, path: str, valueset_ids: Collection[str]) -> Predi
 
 
 # Stands in for a broken subtree so parsing can go on and report the rest of the tree.
-_PLACEHOLDER = HomeOutOfArea(type="home_out_of_area")
+PLACEHOLDER = HomeOutOfArea(type="home_out_of_area")
 
 
 def _parse(raw: Any, path: str, valueset_ids: Collection[str], problems: list[FieldProblem]) -> Predicate:
     if not isinstance(raw, Mapping):
         problems.append((path, "a condition must be a mapping: a 'type' with its fields, or all/any/not"))
-        return _PLACEHOLDER
+        return PLACEHOLDER
     combinators = [key for key in COMBINATORS if key in raw]
     if combinators:
         key = combinators[0]
         if len(raw) != 1:
             others = ", ".join(sorted(str(k) for k in raw if k != key))
             problems.append((path, f"'{key}' must be the only key of its condition (also found: {others})"))
-            return _PLACEHOLDER
+            return PLACEHOLDER
         return _parse_combinator(key, raw[key], f"{path}.{key}", valueset_ids, problems)
     if "type" not in raw:
         problems.append((path, f"missing 'type' (one of: {', '.join(LEAF_TYPES)}) or all/any/not"))
-        return _PLACEHOLDER
+        return PLACEHOLDER
     kind = raw["type"]
     model = LEAF_TYPES.get(kind) if isinstance(kind, str) else None
     if model is None:
@@ -130,12 +130,12 @@ def _parse(raw: Any, path: str, valueset_ids: Collection[str], problems: list[Fi
                 f"unknown predicate type {kind!r}; known types: {', '.join(LEAF_TYPES)}, all, any, not",
             )
         )
-        return _PLACEHOLDER
+        return PLACEHOLDER
     try:
         leaf = model.model_validate(dict(raw))
     except ValidationError as exc:
         problems.extend(validation_problems(path, exc, model))
-        return _PLACEHOLDER
+        return PLACEHOLDER
     for field, valueset in _valueset_references(leaf):
         if valueset not in valueset_ids:
             known = ", ".join(sorted(valueset_ids)) or "none"
@@ -150,7 +150,7 @@ def _parse_combinator(
         return NotOf(of=_parse(raw, path, valueset_ids, problems))
     if not isinstance(raw, list) or not raw:
         problems.append((path, f"'{key}' needs a non-empty list of conditions"))
-        return _PLACEHOLDER
+        return PLACEHOLDER
     children = tuple(_parse(child, f"{path}[{i}]", valueset_ids, problems) for i, child in enumerate(raw))
     return AllOf(of=children) if key == "all" else AnyOf(of=children)
 

@@ -17,13 +17,14 @@ import yaml
 from pydantic import ValidationError
 
 from ed_alerts.evaluation.conditions import (
+    PLACEHOLDER,
     ConditionError,
     parse_condition,
     validation_problems,
     walk_with_paths,
 )
 from ed_alerts.evaluation.errors import Problem, RulePackError
-from ed_alerts.evaluation.schema import HomeOutOfArea, Rule, TextDisclosure
+from ed_alerts.evaluation.schema import Rule, TextDisclosure
 from ed_alerts.evaluation.valuesets import ValueSet, ValueSetMatcher
 
 DEFAULT_RULES_DIR = Path(__file__).resolve().parents[2] / "rules"
@@ -109,7 +110,7 @@ def load_pack(root: Path | str = DEFAULT_RULES_DIR) -> RulePack:
             valueset = ValueSet.model_validate(raw)
         except ValidationError as exc:
             problems.extend(Problem(str(path), f, r) for f, r in validation_problems("", exc, ValueSet))
-            failed_valuesets.update({path.stem, str(raw.get("id", ""))})
+            failed_valuesets.update(i for i in (path.stem, raw.get("id")) if isinstance(i, str) and i)
             continue
         if valueset.id in valuesets:
             problems.append(
@@ -219,22 +220,23 @@ def _parse_rule(
         except ConditionError as exc:
             found.extend(Problem(file, f, r) for f, r in exc.problems)
             # Stand in a valid leaf so the rest of the rule is still checked in the same pass.
-            data["conditions"] = HomeOutOfArea(type="home_out_of_area")
+            data["conditions"] = PLACEHOLDER
     rule: Rule | None = None
     try:
         rule = Rule.model_validate(data)
     except ValidationError as exc:
         found.extend(Problem(file, f, r) for f, r in validation_problems("", exc, Rule))
-    order = list(Rule.model_fields)
-    found.sort(
-        key=lambda p: (
-            order.index(p.field.split(".")[0].split("[")[0])
-            if p.field.split(".")[0].split("[")[0] in order
-            else len(order)
-        )
-    )
+    found.sort(key=_in_file_order)  # conditions problems are found first but read in field order
     problems.extend(found)
     return rule if not found else None
+
+
+_FIELD_ORDER = list(Rule.model_fields)
+
+
+def _in_file_order(problem: Problem) -> int:
+    top = re.split(r"[.\[]", problem.field, maxsplit=1)[0]
+    return _FIELD_ORDER.index(top) if top in _FIELD_ORDER else len(_FIELD_ORDER)
 
 
 def _digest(root: Path, paths: list[Path]) -> str:

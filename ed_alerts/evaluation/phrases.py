@@ -5,10 +5,11 @@ The clinical NLP that understands who said what, hypotheticals and history lives
 `ed_alerts/evaluation/text/` and is used by `text_disclosure` instead.
 
 Phrases are regular expressions matched case-insensitively on whole words; a space in a phrase
-matches any run of whitespace, and an optional space (" ?") optional whitespace. A match is skipped when a negation cue ("no", "not", "denies"...)
-comes before it in the same sentence and within a few words, so "denies any knife" is skipped but
-"Not sure what happened, then he was stabbed" still counts: missing a child is worse than a
-flag a nurse dismisses.
+matches any run of whitespace, and an optional space (" ?") optional whitespace.
+
+A match is skipped when a negation cue ("no", "not", "denies"...) comes before it in the same
+sentence and within a few words, so "denies any knife" is skipped but "Not sure what happened,
+then he was stabbed" still counts: missing a child is worse than a flag a nurse dismisses.
 """
 
 from __future__ import annotations

@@ -439,7 +439,12 @@ def test_text_mentions_near_misses(pack: RulePack, text: str) -> None:
 )
 def test_negation_is_limited_to_the_sentence_and_a_few_words_before(pack: RulePack, text: str) -> None:
     match = check(pack, WEAPON_WORDS, make_context(reason=text))
-    assert match.matched and match.evidence[0].matched_text.lower() == "stabbed"
+    assert match.matched and (match.evidence[0].matched_text or "").lower() == "stabbed"
+
+
+@pytest.mark.parametrize("text", ["Gunshot wound to thigh", "gun shot wound", "GSW? gunshot", "gun  shot"])
+def test_an_optional_space_in_a_phrase_matches_no_space(pack: RulePack, text: str) -> None:
+    assert check(pack, {"type": "text_mentions", "phrases": ["gun ?shot"]}, make_context(reason=text)).matched
 
 
 def test_text_mentions_reads_the_reason_and_every_note_in_order(pack: RulePack) -> None:
@@ -597,6 +602,8 @@ def test_assault_near_misses(pack: RulePack) -> None:
     assert "assault" not in ids(evaluate(pack, wall))
     denies = make_context(reason="Fell off bike. Denies being assaulted.")
     assert "assault" not in ids(evaluate(pack, denies))
+    dog = make_context(reason="Attacked by a dog in the park, bite to calf")
+    assert "assault" not in ids(evaluate(pack, dog))
 
 
 def test_group_violence_by_assailant_count(pack: RulePack) -> None:
@@ -728,6 +735,8 @@ def test_weapon_near_misses(pack: RulePack) -> None:
     assert evaluate(pack, shoulder) == []
     nerf = make_context(reason="Hit in eye by nerf gun dart")
     assert "weapon" not in ids(evaluate(pack, nerf))
+    razor = make_context(reason="Superficial razor blade cuts to forearm")
+    assert "weapon" not in ids(evaluate(pack, razor))
     denies = make_context(reason="Fight at school. Denies any weapons or knives.")
     assert "weapon" not in ids(evaluate(pack, denies))
 

@@ -17,7 +17,8 @@ from ed_alerts.evaluation import (
     load_pack,
     summarise_pack,
 )
-from ed_alerts.evaluation.schema import AnswerEquals, TextDisclosure, TextMentions
+from ed_alerts.evaluation.conditions import walk
+from ed_alerts.evaluation.schema import AnswerEquals, AnyOf, TextDisclosure, TextMentions
 
 EXPECTED_RULES = {
     "assault",
@@ -109,7 +110,7 @@ def test_unquoted_no_in_yaml_stays_an_answer() -> None:
     # YAML 1.1 would read `No` as false; the feels-safe answers must survive as text.
     answers = next(
         node
-        for node in load_pack().rule("does_not_feel_safe").conditions.of
+        for node in walk(load_pack().rule("does_not_feel_safe").conditions)
         if isinstance(node, AnswerEquals)
     ).answers
     assert "No" in answers and "N" in answers
@@ -142,7 +143,7 @@ def test_minimal_pack_loads(tmp_path: Path) -> None:
     pack = load_pack(write_pack(tmp_path, {"demo.yaml": GOOD_RULE}))
     rule = pack.rule("demo")
     assert rule.consequences.decision_due == timedelta(hours=4)
-    assert isinstance(rule.conditions.of[1], TextMentions)
+    assert isinstance(rule.conditions, AnyOf) and isinstance(rule.conditions.of[1], TextMentions)
 
 
 # --- invalid packs -----------------------------------------------------------------------------
@@ -320,7 +321,7 @@ def test_empty_pack(tmp_path: Path) -> None:
 def test_check_text_concepts_names_the_unknown_concept() -> None:
     pack = load_pack()
     concepts = next(
-        n for n in pack.rule("does_not_feel_safe").conditions.of if isinstance(n, TextDisclosure)
+        n for n in walk(pack.rule("does_not_feel_safe").conditions) if isinstance(n, TextDisclosure)
     ).concepts
     check_text_concepts(pack, [*concepts, "something_else"])
     with pytest.raises(RulePackError) as caught:
