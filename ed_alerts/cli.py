@@ -15,7 +15,54 @@ app = typer.Typer(help="ed-alerts: safeguarding flags and referral tracking for 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 quarantine_app = typer.Typer(help="Messages that could not be processed.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+rules_app = typer.Typer(help="The safeguarding rule pack.", no_args_is_help=True)
 app.add_typer(quarantine_app, name="quarantine")
+app.add_typer(rules_app, name="rules")
+
+
+def _load_rules_or_exit(rules_dir: Path):  # type: ignore[no-untyped-def]
+    from ed_alerts.evaluation import RulePackError
+    from ed_alerts.services import load_rules
+
+    try:
+        return load_rules(rules_dir)
+    except RulePackError as exc:
+        typer.echo(f"The rule pack in {rules_dir} is invalid; the service will not start.\n{exc}", err=True)
+        raise typer.Exit(2) from exc
+
+
+@rules_app.command("check")
+def rules_check(rules_dir: Annotated[Path | None, typer.Argument(help="default: ED_ALERTS_RULES_DIR")] = None
+                ) -> None:
+    """Validate the rule pack and print a readable summary."""
+    from ed_alerts.evaluation import summarise_pack
+
+    folder = rules_dir or get_settings().rules_dir
+    pack, detector = _load_rules_or_exit(folder)
+    typer.echo(summarise_pack(pack))
+    typer.echo(f"\ntext concepts: {', '.join(detector.concepts)}")
+    typer.echo(f"pack digest: {pack.digest}")
+    typer.echo("rule pack OK")
+
+
+@rules_app.command("test")
+def rules_test(corpus: Annotated[Path, typer.Argument(help="a labelled JSONL corpus, or a folder of messages")],
+               expected: Annotated[Path | None, typer.Option(help="expected flags YAML for a folder")] = None
+               ) -> None:
+    """Measure the text rules on a labelled corpus (precision, recall, F1, by tag, misclassified),
+    or run the whole pack over a folder of messages against an expected-flags file."""
+    settings = get_settings()
+    if corpus.is_dir():
+        from ed_alerts.flags.pack_check import format_pack_check, run_pack_over_folder
+
+        _load_rules_or_exit(settings.rules_dir)
+        check = run_pack_over_folder(corpus, expected or corpus / "expected.yaml", settings)
+        typer.echo(format_pack_check(check))
+        raise typer.Exit(1 if check.mismatches else 0)
+    from ed_alerts.evaluation.text import evaluate_corpus, format_report
+
+    _, detector = _load_rules_or_exit(settings.rules_dir)
+    typer.echo(format_report(evaluate_corpus(detector, corpus)))
 
 
 def _logging() -> None:
@@ -35,6 +82,7 @@ def serve(host: Annotated[str | None, typer.Option(help="HTTP address (default 1
 
     _logging()
     settings = get_settings()
+    _load_rules_or_exit(settings.rules_dir)  # refuse to start on an invalid pack, with the reason
     uvicorn.run(create_app(settings), host=host or settings.http_host, port=port or settings.http_port,
                 log_config=None)
 

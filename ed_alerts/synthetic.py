@@ -134,7 +134,7 @@ class Generator:
         elif kind == "disclosure":
             v.reason = "Laceration to hand"
             v.diagnoses = [("S61.4", "Open wound of hand", "I10")]
-            v.observations = [("CE", "FEELSAFE", "Does the child feel safe", "N^No^HL70136")]
+            v.observations = [("CE", "FEELS_SAFE", "Does the child feel safe", "N^No^HL70136")]
             v.notes = ["Pt tearful, says 'I don't feel safe going home', won't say why."]
         elif kind == "weapon":
             v.reason = "Stab wound to thigh"

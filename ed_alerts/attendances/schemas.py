@@ -35,7 +35,25 @@ class AttendanceView(BaseModel):
     clinical: dict[str, Any]
 
 
+class FlagView(BaseModel):
+    id: int
+    rule_id: str
+    rule_version: str
+    title: str
+    severity: str
+    status: str
+    uncertain: bool
+    reason: str
+    evidence: list[dict[str, Any]]
+    requires_decision: bool
+    decision_status: str | None
+    decision_due_at: datetime | None
+    raised_at: datetime
+    nurse_note: str | None
+
+
 class AttendanceDetail(BaseModel):
     attendance: AttendanceView
     patient: PatientView
+    flags: list[FlagView]
     other_attendances: list[AttendanceView]

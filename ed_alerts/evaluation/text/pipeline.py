@@ -49,7 +49,9 @@ def build_pipeline(rules: NlpRuleFolder) -> Language:
 
     nlp = medspacy.load(medspacy_enable=["medspacy_tokenizer", "medspacy_pyrush"])
     nlp.add_pipe(CLAUSE_BREAKS_PIPE, config={"break_tokens": list(rules.settings.clause_breaks)})
-    compiler = TemplateCompiler(rules.lexicon, lambda text: [t.text for t in nlp.tokenizer(text)])
+    compiler = TemplateCompiler(
+        rules.lexicon, lambda text: [t.text for t in nlp.tokenizer(text)], merged_classes=rules.merged_classes
+    )
     problems: list[Problem] = []
 
     target_rules = []

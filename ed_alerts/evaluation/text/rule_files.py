@@ -2,7 +2,8 @@
 
 Folder layout:
 
-    lexicon.yaml        classes: {fear: [scared, ...], place: [...]}  word classes used as <name>
+    lexicon.yaml        classes: {fear: [scared, ...], place: [...]}  word classes used as <name>;
+                        merged_classes: classes whose several-word entries may be merged
     settings.yaml       clause_breaks, exclusion_order
     targets/*.yaml      one concept per file: concept, description, uncertain, report, phrases
     context/*.yaml      one ConText category per file: category, groups of phrases with a direction
@@ -38,6 +39,7 @@ KNOWN_CATEGORIES = frozenset(
         "SAFE_STATEMENT",
         "PSEUDO",
         "TERMINATE",
+        "CLAUSE_BREAK",
     }
 )
 DIRECTIONS = frozenset({"FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO"})
@@ -86,6 +88,7 @@ class NlpSettings:
 class NlpRuleFolder:
     folder: Path
     lexicon: dict[str, tuple[str, ...]]
+    merged_classes: frozenset[str]
     concepts: tuple[ConceptSpec, ...]
     modifier_groups: tuple[ModifierGroup, ...]
     settings: NlpSettings
@@ -96,7 +99,7 @@ def load_rule_folder(folder: Path) -> NlpRuleFolder:
     problems: list[Problem] = []
     if not folder.is_dir():
         raise RulePackError.single(str(folder), "", "NLP rule folder does not exist")
-    lexicon = _load_lexicon(folder / "lexicon.yaml", problems)
+    lexicon, merged = _load_lexicon(folder / "lexicon.yaml", problems)
     settings = _load_settings(folder / "settings.yaml", problems)
     concepts = tuple(
         concept
@@ -114,7 +117,7 @@ def load_rule_folder(folder: Path) -> NlpRuleFolder:
     if problems:
         raise RulePackError(problems)
     assert settings is not None  # a missing settings file is a problem raised above
-    return NlpRuleFolder(folder, lexicon, concepts, groups, settings)
+    return NlpRuleFolder(folder, lexicon, merged, concepts, groups, settings)
 
 
 def _read_yaml(path: Path, problems: list[Problem]) -> dict[str, Any] | None:
@@ -142,15 +145,20 @@ def _string_list(value: Any, path: Path, field: str, problems: list[Problem]) ->
     return tuple(item for item in value if isinstance(item, str) and item.strip())
 
 
-def _load_lexicon(path: Path, problems: list[Problem]) -> dict[str, tuple[str, ...]]:
+def _load_lexicon(path: Path, problems: list[Problem]) -> tuple[dict[str, tuple[str, ...]], frozenset[str]]:
     data = _read_yaml(path, problems)
     if data is None:
-        return {}
+        return {}, frozenset()
     classes = data.get("classes")
     if not isinstance(classes, dict) or not classes:
         problems.append(Problem(str(path), "classes", "must map class names to word lists"))
-        return {}
-    return {str(name): _string_list(words, path, f"classes.{name}", problems) for name, words in classes.items()}
+        return {}, frozenset()
+    lexicon = {str(name): _string_list(words, path, f"classes.{name}", problems) for name, words in classes.items()}
+    merged = data.get("merged_classes", [])
+    if not isinstance(merged, list) or any(name not in lexicon for name in merged):
+        problems.append(Problem(str(path), "merged_classes", "must list names of classes defined under classes"))
+        merged = []
+    return lexicon, frozenset(merged)
 
 
 def _load_settings(path: Path, problems: list[Problem]) -> NlpSettings | None:

@@ -14,18 +14,18 @@ A clinical safety officer writes a concept once as a template instead of listing
 Words go through the same tokenizer as the notes, so "can't" and "gonna" match however the
 tokenizer splits them ("n't", "'s" and other clitics written alone stay one token, as they are
 inside a note). One template may expand to several token patterns, because spaCy matches one
-token per slot. Several-word entries of a word class are merged position by position ("foster
-carer", "best mate" -> [foster|best][carer|mate]): the entries of a class are interchangeable, so
-the odd extra combinations ("best carer") are harmless and keep the pattern count small. Inline
-alternatives written in ( | ) are expanded exactly. Expansion is capped so a careless template
-fails loudly at start instead of making the matcher slow.
+token per slot. For the classes the lexicon lists under `merged_classes`, several-word entries
+are merged position by position ("foster carer", "best mate" -> [foster|best][carer|mate]): their
+entries are interchangeable, so the odd extra combinations ("best carer") are harmless and keep
+the pattern count small. Other classes and inline ( | ) alternatives expand exactly. Expansion is
+capped so a careless template fails loudly at start instead of making the matcher slow.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 TokenSpec = dict[str, object]
@@ -62,7 +62,7 @@ class _Alternative:
     words: tuple[str, ...] = ()
     fuzzy: str | None = None
     regex: str | None = None
-    from_class: bool = False  # entries of one class may be merged position by position
+    from_class: bool = False  # from a merged class: may be merged position by position
 
 
 @dataclass(frozen=True)
@@ -84,12 +84,14 @@ Tokenize = Callable[[str], list[str]]
 class TemplateCompiler:
     """Turns templates into token patterns using a word-class lexicon and the notes' tokenizer."""
 
-    def __init__(self, lexicon: Mapping[str, Sequence[str]], tokenize: Tokenize) -> None:
+    def __init__(
+        self, lexicon: Mapping[str, Sequence[str]], tokenize: Tokenize, merged_classes: Collection[str] = ()
+    ) -> None:
         self._tokenize = tokenize
         self._classes: dict[str, tuple[_Alternative, ...]] = {}
         for name, entries in lexicon.items():
             self._classes[name] = tuple(
-                replace(self._entry(entry, f"<{name}>"), from_class=True) for entry in entries
+                replace(self._entry(entry, f"<{name}>"), from_class=name in merged_classes) for entry in entries
             )
 
     def class_names(self) -> set[str]:
