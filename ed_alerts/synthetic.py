@@ -71,7 +71,9 @@ def adt(visit: Visit, event: str = "A04", *, control_id: str, sent: datetime | N
     for i, (code, text, system) in enumerate(visit.diagnoses, 1):
         segs.append(f"DG1|{i}|{system}|{code}^{_escape(text)}^{system}||{_ts(visit.arrival)}|W")
     for i, (vtype, code, text, value) in enumerate(visit.observations, 1):
-        segs.append(f"OBX|{i}|{vtype}|{code}^{_escape(text)}^L||{_escape(value)}||||||F")
+        # Coded values carry components (code^text^system); text values are escaped.
+        shown = value if vtype in {"CE", "CWE", "CNE"} else _escape(value)
+        segs.append(f"OBX|{i}|{vtype}|{code}^{_escape(text)}^L||{shown}||||||F")
     for i, note in enumerate(visit.notes, 1):
         segs.append(f"NTE|{i}|L|{_escape(note)}")
     return (segment_end.join(segs) + segment_end).encode("utf-8")
