@@ -18,6 +18,26 @@ app.add_typer(db_app, name="db")
 rules_app = typer.Typer(help="The safeguarding rule pack.", no_args_is_help=True)
 app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(rules_app, name="rules")
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain; name the first entry that does not hold."""
+    from ed_alerts.audit.service import verify_chain
+    from ed_alerts.db.session import Database
+
+    db = Database.from_settings(get_settings())
+    with db.session() as session:
+        report = verify_chain(session)
+    db.dispose()
+    if report.ok:
+        typer.echo(f"audit chain intact: {report.checked} entries verified")
+        return
+    typer.echo(f"audit chain BROKEN at entry {report.first_broken_id}: {report.problem} "
+               f"({report.checked} entries before it verified)")
+    raise typer.Exit(1)
 
 
 def _load_rules_or_exit(rules_dir: Path):  # type: ignore[no-untyped-def]
@@ -88,7 +108,7 @@ def serve(host: Annotated[str | None, typer.Option(help="HTTP address (default 1
 
 
 @db_app.command("upgrade")
-def db_upgrade(revision: str = "head") -> None:
+def db_upgrade(revision: str = "heads") -> None:
     """Apply the Alembic migrations to ED_ALERTS_DATABASE_URL."""
     from ed_alerts.db.migrate import upgrade
 

@@ -48,4 +48,4 @@ def test_replay_without_ids_says_what_to_do(cli_env: None) -> None:
 
 def test_db_upgrade_is_idempotent(cli_env: None) -> None:
     result = CliRunner().invoke(app, ["db", "upgrade"])
-    assert result.exit_code == 0 and "revision head" in result.output
+    assert result.exit_code == 0 and "revision heads" in result.output

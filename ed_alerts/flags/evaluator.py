@@ -15,11 +15,14 @@ from sqlalchemy.orm import Session
 
 from ed_alerts import domain
 from ed_alerts.attendances.models import Attendance, AttendanceStatus
+from ed_alerts.audit.service import Actor, record
 from ed_alerts.db.base import utcnow
 from ed_alerts.evaluation import EvaluationContext, FlagResult, RulePack, TextDetector, evaluate
 from ed_alerts.flags.models import Decision, DecisionStatus, Flag, FlagStatus
 from ed_alerts.patients.models import Patient
 from ed_alerts.sites.registry import SiteRegistry
+
+INGEST = Actor.system("rules")
 
 
 def canonical_patient(patient: Patient) -> domain.Patient:
@@ -83,12 +86,26 @@ class FlagEvaluator:
         if att.status == AttendanceStatus.CANCELLED:
             # A cancelled registration withdraws its flags; they stay, with what nurses recorded on them.
             for flag in existing.values():
-                flag.status = FlagStatus.WITHDRAWN
+                if flag.status != FlagStatus.WITHDRAWN:
+                    flag.status = FlagStatus.WITHDRAWN
+                    record(session, INGEST, "flag.withdrawn", "flag", flag.id, patient_id=flag.patient_id,
+                           reason="attendance cancelled", details={"rule_id": flag.rule_id})
             session.flush()
             return []
         results = evaluate(self.pack, self.context(session, att, patient))
-        flags = [self._upsert(session, att, existing.get(r.rule_id), r) for r in results]
-        session.flush()
+        flags = []
+        for result in results:
+            before = existing.get(result.rule_id)
+            was = (before.status, before.reason, before.rule_version) if before is not None else None
+            flag = self._upsert(session, att, before, result)
+            session.flush()
+            now = (flag.status, flag.reason, flag.rule_version)
+            if was != now:
+                record(session, INGEST, "flag.raised" if was is None else "flag.updated", "flag", flag.id,
+                       patient_id=flag.patient_id, details={
+                           "rule_id": result.rule_id, "rule_version": result.rule_version,
+                           "attendance_id": att.id, "severity": result.severity.value})
+            flags.append(flag)
         for flag, result in zip(flags, results, strict=True):
             if result.requires_decision:
                 self._ensure_decision(session, flag, result)

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from ed_alerts.attendances.models import Attendance
+from ed_alerts.audit.models import AuditEntry
+from ed_alerts.audit.service import verify_chain
 from ed_alerts.flags.models import Decision, DecisionStatus, Flag, FlagStatus
 from ed_alerts.ingest.models import ContentType, Transport
 from ed_alerts.ingest.pipeline import IngestContext, ingest
@@ -71,6 +73,11 @@ def test_group_assault_disclosure_then_repeat_attendance_at_another_site(ctx: In
         decisions = s.scalars(select(Decision).where(Decision.attendance_id == a.attendance_ids[0])).all()
     assert len(decisions) == len([f for f in again.values() if f.requires_decision])
     assert all(d.status == DecisionStatus.PENDING and d.due_at is not None for d in decisions)
+    with ctx.db.session() as s:
+        raised = s.scalars(select(AuditEntry.entity_id).where(AuditEntry.action == "flag.raised")).all()
+        assert verify_chain(s).ok
+    all_flags = {**flags_a, **flags_b}
+    assert sorted(raised) == sorted(str(f.id) for f in all_flags.values())  # each raised once, audited
 
 
 def test_adult_and_accidental_injury_raise_no_flags(ctx: IngestContext) -> None:
