@@ -1,29 +1,96 @@
-"""Logging set-up: plain or JSON lines. Log records carry ids, never patient identifiers or free text."""
+"""Logging set-up: plain or JSON lines. Log records carry ids, never patient identifiers or free text.
+
+Two things could carry identifiers into a log without anyone writing them there, so both are cut here:
+
+- exception messages: a database error repeats the row it refused (PostgreSQL's "Key (system, value)=
+  (…nhs-number, 9990000018) already exists"), a parser error may quote a field. Tracebacks are logged
+  with their frames and exception types; messages only for our own errors, worded without values.
+- the HTTP access log: a query string can hold a search by NHS number (`patient:identifier=…`).
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+import traceback
 from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+from ed_alerts.errors import DomainError
+
+# Ids a log call may attach with `extra=`; the JSON formatter adds them as fields.
+STRUCTURED_FIELDS = ("message_id", "attendance_ids", "flag_ids", "sender", "transport")
+
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
 
 
-class JsonFormatter(logging.Formatter):
+def _safe_line(exc: BaseException) -> str:
+    name = f"{type(exc).__module__}.{type(exc).__qualname__}"
+    if isinstance(exc, DomainError):
+        return f"{name}: {exc.reason}"  # our own reasons name fields and codes, never their values
+    return f"{name} (message withheld: it may quote patient data)"
+
+
+def safe_exception_text(exc_info: ExcInfo) -> str:
+    """A traceback with every frame and exception type of the chain, without exception messages."""
+    exc = exc_info[1]
+    parts: list[str] = []
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        block = ["Traceback (most recent call last):\n", *traceback.format_tb(exc.__traceback__),
+                 _safe_line(exc) + "\n"]
+        parts.insert(0, "".join(block))
+        if exc.__cause__ is not None:
+            exc, joiner = exc.__cause__, "\nThe above exception was the direct cause of the following:\n\n"
+        elif exc.__context__ is not None and not exc.__suppress_context__:
+            exc, joiner = exc.__context__, "\nDuring handling of the above exception, another occurred:\n\n"
+        else:
+            break
+        parts.insert(0, joiner)
+    return "".join(parts).rstrip("\n")
+
+
+class SafeFormatter(logging.Formatter):
+    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+        return safe_exception_text(ei)
+
+
+class JsonFormatter(SafeFormatter):
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
+        entry: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
         }
+        for name in STRUCTURED_FIELDS:
+            if hasattr(record, name):
+                entry[name] = getattr(record, name)
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
-        return json.dumps(entry)
+        return json.dumps(entry, default=str)
+
+
+class DropQueryStrings(logging.Filter):
+    """uvicorn's access log records (client, method, path with query, http version, status)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "uvicorn.access" and isinstance(record.args, tuple) and len(record.args) >= 3:
+            args = list(record.args)
+            if isinstance(args[2], str) and "?" in args[2]:
+                args[2] = args[2].split("?", 1)[0] + "?…"
+                record.args = tuple(args)
+        return True
 
 
 def configure_logging(level: str = "INFO", *, json_format: bool = False) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if json_format else
-                         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+                         SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    # On the handler, not a logger: records propagated from uvicorn's loggers pass handler filters.
+    handler.addFilter(DropQueryStrings())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -48,10 +49,16 @@ class IngestOutcome:
     error_location: str | None = None
     attendance_ids: list[int] = field(default_factory=list)
     registered_sender: bool = True
+    sender: str | None = None  # MSH-4 or the FHIR source: a site code, never a patient identifier
 
     @property
     def accepted(self) -> bool:
         return self.status is MessageStatus.PROCESSED
+
+
+# Called after each ingest() has committed, with its outcome, the transport and the seconds it took
+# (metrics, for instance). Observers see the answer; they can neither change it nor fail it.
+IngestObserver = Callable[[IngestOutcome, str, float], None]
 
 
 @dataclass
@@ -59,6 +66,7 @@ class IngestContext:
     db: Database
     sites: SiteRegistry
     hooks: list[AttendanceHook] = field(default_factory=list)
+    observers: list[IngestObserver] = field(default_factory=list)
 
 
 def _outcome(msg: InboundMessage, *, duplicate: bool = False) -> IngestOutcome:
@@ -66,7 +74,7 @@ def _outcome(msg: InboundMessage, *, duplicate: bool = False) -> IngestOutcome:
         message_id=msg.id, status=MessageStatus(msg.status), duplicate=duplicate,
         ack_code=msg.ack_code or "AA", reason=msg.error_reason, error_code=msg.error_code,
         error_location=msg.error_location, attendance_ids=list(msg.attendance_ids or []),
-        registered_sender=msg.registered_sender,
+        registered_sender=msg.registered_sender, sender=msg.sender,
     )
 
 
@@ -162,7 +170,12 @@ def process(ctx: IngestContext, message_id: int) -> IngestOutcome:
                 if events and msg.message_type is None:
                     msg.message_type = events[0].message_type
                 session.flush()
-                return _outcome(msg)
+                outcome = _outcome(msg)
+            # Logged after the commit; ids and the site code only (the content holds identifiers).
+            log.info("message %s from %s processed: attendances %s", outcome.message_id, outcome.sender,
+                     outcome.attendance_ids, extra={"message_id": outcome.message_id,
+                                                    "attendance_ids": outcome.attendance_ids})
+            return outcome
         except MessageRejected as exc:
             return quarantine(ctx, message_id, exc.reason, ack_code=exc.ack_code,
                               error_code=exc.hl7_error_code, location=exc.location)
@@ -193,13 +206,31 @@ def quarantine(ctx: IngestContext, message_id: int, reason: str, *, ack_code: st
         msg.processed_at = utcnow()
         msg.attempts += 1
         session.flush()
-        log.warning("message %s from %s quarantined: %s", message_id, msg.sender, reason)
+        # The reason names fields and codes, never their values (the adapters word it so).
+        log.warning("message %s from %s quarantined: %s", message_id, msg.sender, reason,
+                    extra={"message_id": message_id})
         return _outcome(msg)
 
 
 def ingest(ctx: IngestContext, raw: bytes, content_type: ContentType, transport: str) -> IngestOutcome:
     """Store, then process. A duplicate is answered like the original and not processed twice,
     unless the original was stored but never processed (the process died): then it is processed now."""
+    started = time.perf_counter()
+    outcome = _store_and_process(ctx, raw, content_type, transport)
+    _notify(ctx, outcome, transport, time.perf_counter() - started)
+    return outcome
+
+
+def _notify(ctx: IngestContext, outcome: IngestOutcome, transport: str, seconds: float) -> None:
+    for observer in ctx.observers:
+        try:
+            observer(outcome, str(transport), seconds)
+        except Exception:  # noqa: BLE001 - the message is committed; its ACK must not depend on a metric
+            log.exception("ingest observer failed for message %s", outcome.message_id)
+
+
+def _store_and_process(ctx: IngestContext, raw: bytes, content_type: ContentType,
+                       transport: str) -> IngestOutcome:
     message_id, duplicate = store(ctx, raw, content_type, transport)
     if duplicate:
         with ctx.db.session() as session:

@@ -90,6 +90,8 @@ def peek_header(raw: bytes) -> HeaderInfo | None:
         delims = Delimiters.from_msh(line)
     except DelimiterError:
         # Broken MSH-2: still try the standard delimiters, a caller is better off with a guess.
+        if len(line) < 4:
+            return None  # "MSH" and a line break: there is no separator to guess from
         separator = line[3]
         if separator.isalnum() or separator.isspace():
             return None

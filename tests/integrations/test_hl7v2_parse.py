@@ -644,3 +644,10 @@ def test_warnings_carry_no_patient_data() -> None:
 def test_an_indented_segment_is_still_a_segment() -> None:
     raw = minimal(end="\r\n", extra="  NTE|1||Indented note")
     assert [n.text for n in parse_message(raw).event.attendance.notes] == ["Indented note"]
+
+
+def test_peek_header_of_a_bare_msh_line_is_none_not_a_crash() -> None:
+    # Found by the property-based tests: every "|" replaced by a line break leaves "MSH" alone.
+    from integrations.hl7v2 import peek_header
+
+    assert peek_header(b"MSH\nEDIS\nRGT01\n") is None
