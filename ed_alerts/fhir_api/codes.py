@@ -6,7 +6,7 @@ an identifier, not an address anyone is expected to resolve.
 
 from __future__ import annotations
 
-from ed_alerts.domain import NHS_NUMBER_SYSTEM
+from integrations.fhir_r4.codes import NHS_NUMBER_SYSTEMS
 
 FHIR_MEDIA_TYPE = "application/fhir+json"
 FHIR_VERSION = "4.0.1"
@@ -34,7 +34,7 @@ EXT_UNCERTAIN = f"{OUR_NAMESPACE}/StructureDefinition/flag-uncertain"
 SEARCH_PARAM_STATUS = f"{OUR_NAMESPACE}/SearchParameter/Flag-status"
 SEARCH_PARAM_CATEGORY = f"{OUR_NAMESPACE}/SearchParameter/Flag-category"
 
-# NHS number systems a caller may use; the first is the one we store and publish.
-NHS_SYSTEMS = frozenset({NHS_NUMBER_SYSTEM, "http://fhir.nhs.net/Id/nhs-number"})
+# NHS number systems a caller may use (the current one, which we publish, and the DSTU2-era one).
+NHS_SYSTEMS = NHS_NUMBER_SYSTEMS
 
 AUTHOR_DISPLAY = "ed-alerts safeguarding rules"

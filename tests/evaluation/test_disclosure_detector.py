@@ -173,7 +173,9 @@ def test_uncertain_mentions_raise_a_flag_marked_uncertain(detector: DisclosureDe
 
 
 def test_uncertainty_the_note_resolves_does_not_count(detector: DisclosureDetector) -> None:
-    findings = detector.detect("?safety concerns at home - seen alone, pt confirmed she feels safe, concerns resolved.")
+    findings = detector.detect(
+        "?safety concerns at home - seen alone, pt confirmed she feels safe, concerns resolved."
+    )
     assert only_reasons(findings) == {"resolved"}
 
 
@@ -221,7 +223,9 @@ def test_distractors_raise_nothing(detector: DisclosureDetector, text: str) -> N
         ("Pt being made to carry packages for older men.", "exploitation_debt"),
     ],
 )
-def test_indirect_slang_and_misspelt_disclosures(detector: DisclosureDetector, text: str, concept: str) -> None:
+def test_indirect_slang_and_misspelt_disclosures(
+    detector: DisclosureDetector, text: str, concept: str
+) -> None:
     assert concept in {f.concept for f in positive(detector.detect(text))}
 
 

@@ -1,7 +1,7 @@
 """Review tool for the NLP rule folder: measure a labelled corpus, or explain one note.
 
-    python -m ed_alerts.evaluation.text --rules rules/nlp tests/data/corpora/unsafe_disclosure_dev.jsonl
-    python -m ed_alerts.evaluation.text --rules rules/nlp --text "pt says they're gonna get him"
+python -m ed_alerts.evaluation.text --rules rules/nlp tests/data/corpora/unsafe_disclosure_dev.jsonl
+python -m ed_alerts.evaluation.text --rules rules/nlp --text "pt says they're gonna get him"
 """
 
 from __future__ import annotations
@@ -16,8 +16,12 @@ from ed_alerts.evaluation.text.detector import DisclosureDetector
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ed_alerts.evaluation.text", description=__doc__.splitlines()[0])
-    parser.add_argument("--rules", type=Path, default=Path("rules/nlp"), help="NLP rule folder (default rules/nlp)")
+    parser = argparse.ArgumentParser(
+        prog="python -m ed_alerts.evaluation.text", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--rules", type=Path, default=Path("rules/nlp"), help="NLP rule folder (default rules/nlp)"
+    )
     parser.add_argument("--text", action="append", default=[], help="explain the findings for this note")
     parser.add_argument("corpora", nargs="*", type=Path, help="labelled JSONL corpora to measure")
     args = parser.parse_args(argv)

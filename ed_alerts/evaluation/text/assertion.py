@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ed_alerts.evaluation.text.findings import ExclusionReason
 
@@ -56,7 +56,9 @@ def assess(target: Span, concept_uncertain: bool, exclusion_order: Sequence[str]
     current = CURRENT in categories
     historical = HISTORICAL in categories and not current
     professional = speaker_category == PROFESSIONAL
-    resolved = RESOLVED in categories or (SAFE_STATEMENT in categories and (uncertain or historical or professional))
+    resolved = RESOLVED in categories or (
+        SAFE_STATEMENT in categories and (uncertain or historical or professional)
+    )
 
     reasons: dict[str, bool] = {
         "negated": NEGATED in categories,
@@ -66,10 +68,13 @@ def assess(target: Span, concept_uncertain: bool, exclusion_order: Sequence[str]
         "historical": historical,
         "resolved": resolved,
     }
-    excluded = next((reason for reason in exclusion_order if reasons.get(reason)), None)
+    # rule_files checked that exclusion_order holds exactly the ExclusionReason values
+    excluded = cast(ExclusionReason | None, next((r for r in exclusion_order if reasons.get(r)), None))
     third_party = speaker_category == PATIENT and _relayed(target, speaker)
-    cues = tuple(f"{m.category}: {_text(target, m)}" for m in sorted(modifiers, key=lambda m: m.modifier_span))
-    return Assessment(uncertain, third_party, excluded, cues)  # type: ignore[arg-type]
+    cues = tuple(
+        f"{m.category}: {_text(target, m)}" for m in sorted(modifiers, key=lambda m: m.modifier_span)
+    )
+    return Assessment(uncertain, third_party, excluded, cues)
 
 
 def _distance(target: Span, modifier: Any) -> int:

@@ -90,8 +90,15 @@ def evaluate_corpus(detector: Detects, path: Path) -> CorpusReport:
             tag_n[tag] = tag_n.get(tag, 0) + 1
             tag_correct[tag] = tag_correct.get(tag, 0) + int(got == note.unsafe_disclosure)
         if got != note.unsafe_disclosure:
-            wrong.append(Misclassified(id=note.id, text=note.text, expected=note.unsafe_disclosure, got=got,
-                                       reason=explain(findings)))
+            wrong.append(
+                Misclassified(
+                    id=note.id,
+                    text=note.text,
+                    expected=note.unsafe_disclosure,
+                    got=got,
+                    reason=explain(findings),
+                )
+            )
     return CorpusReport(
         path=str(path),
         n=len(notes),
@@ -117,13 +124,17 @@ def format_report(report: CorpusReport) -> str:
         f"precision: {report.precision:.3f}",
         f"recall: {report.recall:.3f}",
         f"F1: {report.f1:.3f}",
-        f"notes: {report.n} (TP {report.true_positives}, FP {report.false_positives}, "
-        f"FN {report.false_negatives}, TN {report.true_negatives})",
+        (
+            f"notes: {report.n} (TP {report.true_positives}, FP {report.false_positives}, "
+            f"FN {report.false_negatives}, TN {report.true_negatives})"
+        ),
         "per tag:",
     ]
     width = max((len(tag) for tag in report.per_tag), default=0)
     for tag, stats in report.per_tag.items():
-        lines.append(f"  {tag:<{width}}  n={stats.n:<3} correct={stats.correct:<3} accuracy={stats.accuracy:.3f}")
+        lines.append(
+            f"  {tag:<{width}}  n={stats.n:<3} correct={stats.correct:<3} accuracy={stats.accuracy:.3f}"
+        )
     lines.append(f"misclassified: {len(report.misclassified)}")
     for item in report.misclassified:
         lines.append(f"  {item.id} expected={item.expected} got={item.got}: {item.text}")

@@ -59,13 +59,20 @@ def build_pipeline(rules: NlpRuleFolder) -> Language:
         for i, phrase in enumerate(concept.phrases):
             for pattern in _compile(compiler, phrase, concept.source, f"phrases[{i}]", problems):
                 target_rules.append(
-                    TargetRule(literal=phrase, category=concept.name, pattern=pattern, metadata={"source": concept.source})
+                    TargetRule(
+                        literal=phrase,
+                        category=concept.name,
+                        pattern=pattern,
+                        metadata={"source": concept.source},
+                    )
                 )
 
     context_rules = []
     for group in rules.modifier_groups:
         for i, phrase in enumerate(group.phrases):
-            for pattern in _compile(compiler, phrase, group.source, f"{group.direction}.phrases[{i}]", problems):
+            for pattern in _compile(
+                compiler, phrase, group.source, f"{group.direction}.phrases[{i}]", problems
+            ):
                 context_rules.append(
                     ConTextRule(
                         literal=phrase,

@@ -107,13 +107,17 @@ def load_rule_folder(folder: Path) -> NlpRuleFolder:
         if (concept := _load_concept(path, problems)) is not None
     )
     groups = tuple(
-        group for path in sorted((folder / "context").glob("*.yaml")) for group in _load_context(path, problems)
+        group
+        for path in sorted((folder / "context").glob("*.yaml"))
+        for group in _load_context(path, problems)
     )
     if not concepts:
         problems.append(Problem(str(folder / "targets"), "", "no target concept files (*.yaml)"))
     names = [concept.name for concept in concepts]
     for name in {n for n in names if names.count(n) > 1}:
-        problems.append(Problem(str(folder / "targets"), "concept", f"concept {name!r} defined more than once"))
+        problems.append(
+            Problem(str(folder / "targets"), "concept", f"concept {name!r} defined more than once")
+        )
     if problems:
         raise RulePackError(problems)
     assert settings is not None  # a missing settings file is a problem raised above
@@ -153,10 +157,14 @@ def _load_lexicon(path: Path, problems: list[Problem]) -> tuple[dict[str, tuple[
     if not isinstance(classes, dict) or not classes:
         problems.append(Problem(str(path), "classes", "must map class names to word lists"))
         return {}, frozenset()
-    lexicon = {str(name): _string_list(words, path, f"classes.{name}", problems) for name, words in classes.items()}
+    lexicon = {
+        str(name): _string_list(words, path, f"classes.{name}", problems) for name, words in classes.items()
+    }
     merged = data.get("merged_classes", [])
     if not isinstance(merged, list) or any(name not in lexicon for name in merged):
-        problems.append(Problem(str(path), "merged_classes", "must list names of classes defined under classes"))
+        problems.append(
+            Problem(str(path), "merged_classes", "must list names of classes defined under classes")
+        )
         merged = []
     return lexicon, frozenset(merged)
 
@@ -172,7 +180,9 @@ def _load_settings(path: Path, problems: list[Problem]) -> NlpSettings | None:
     order = _string_list(data.get("exclusion_order"), path, "exclusion_order", problems)
     if order and sorted(order) != sorted(EXCLUSION_REASONS):
         problems.append(
-            Problem(str(path), "exclusion_order", f"must list each of {', '.join(EXCLUSION_REASONS)} exactly once")
+            Problem(
+                str(path), "exclusion_order", f"must list each of {', '.join(EXCLUSION_REASONS)} exactly once"
+            )
         )
     return NlpSettings(tuple(breaks), order)
 
@@ -209,7 +219,9 @@ def _load_context(path: Path, problems: list[Problem]) -> list[ModifierGroup]:
         return []
     category = data.get("category")
     if category not in KNOWN_CATEGORIES:
-        problems.append(Problem(str(path), "category", f"must be one of {', '.join(sorted(KNOWN_CATEGORIES))}"))
+        problems.append(
+            Problem(str(path), "category", f"must be one of {', '.join(sorted(KNOWN_CATEGORIES))}")
+        )
         return []
     groups = data.get("groups")
     if not isinstance(groups, list) or not groups:
@@ -223,14 +235,22 @@ def _load_context(path: Path, problems: list[Problem]) -> list[ModifierGroup]:
             continue
         direction = str(group.get("direction", "")).upper()
         if direction not in DIRECTIONS:
-            problems.append(Problem(str(path), f"{field}.direction", f"must be one of {', '.join(sorted(DIRECTIONS))}"))
+            problems.append(
+                Problem(str(path), f"{field}.direction", f"must be one of {', '.join(sorted(DIRECTIONS))}")
+            )
             continue
         max_scope = group.get("max_scope")
         if max_scope is not None and (not isinstance(max_scope, int) or max_scope <= 0):
-            problems.append(Problem(str(path), f"{field}.max_scope", "must be a positive whole number of words"))
+            problems.append(
+                Problem(str(path), f"{field}.max_scope", "must be a positive whole number of words")
+            )
             continue
         terminated_by = group.get("terminated_by", [])
-        unknown = [c for c in terminated_by if c not in KNOWN_CATEGORIES] if isinstance(terminated_by, list) else [1]
+        unknown = (
+            [c for c in terminated_by if c not in KNOWN_CATEGORIES]
+            if isinstance(terminated_by, list)
+            else [1]
+        )
         if unknown:
             problems.append(Problem(str(path), f"{field}.terminated_by", "must list known categories"))
             continue

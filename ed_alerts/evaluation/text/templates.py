@@ -91,7 +91,8 @@ class TemplateCompiler:
         self._classes: dict[str, tuple[_Alternative, ...]] = {}
         for name, entries in lexicon.items():
             self._classes[name] = tuple(
-                replace(self._entry(entry, f"<{name}>"), from_class=name in merged_classes) for entry in entries
+                replace(self._entry(entry, f"<{name}>"), from_class=name in merged_classes)
+                for entry in entries
             )
 
     def class_names(self) -> set[str]:

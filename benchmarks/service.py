@@ -1,0 +1,271 @@
+"""Throwaway databases, the real service as a process (`python -m ed_alerts serve`), the bare peer
+as a process, and a resident-memory sampler for either.
+
+SQLite: a fresh file in a temporary folder. PostgreSQL: a fresh database created through the admin
+URL (default postgresql+psycopg://postgres@127.0.0.1:5432/postgres) and dropped afterwards.
+Migrations run first with `python -m ed_alerts db upgrade`, as an operator would.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import psutil
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SITES_FILE = REPO_ROOT / "config" / "sites.example.yaml"
+DEFAULT_PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+# --- databases ---------------------------------------------------------------------------------
+
+class ThrowawayDatabase:
+    """A fresh database for one part of a run: `url`, `upgrade()`, `drop()`."""
+
+    def __init__(self, kind: str, workdir: Path, *, pg_admin_url: str = DEFAULT_PG_ADMIN_URL,
+                 label: str = "svc") -> None:
+        self.kind = kind
+        self._pg_admin_url = pg_admin_url
+        if kind == "sqlite":
+            self.path = workdir / f"{label}-{uuid.uuid4().hex[:8]}.db"
+            self.url = f"sqlite:///{self.path}"
+            self.name = self.path.name
+        elif kind == "postgres":
+            from sqlalchemy import create_engine, text
+            from sqlalchemy.engine import make_url
+
+            self.name = f"ed_alerts_bench_{label}_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+            admin = create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
+            with admin.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{self.name}"'))
+            admin.dispose()
+            self.url = make_url(pg_admin_url).set(database=self.name).render_as_string(hide_password=False)
+        else:
+            raise ValueError(kind)
+
+    def upgrade(self) -> float:
+        """`python -m ed_alerts db upgrade` against this database; returns the seconds it took."""
+        t = time.perf_counter()
+        env = {**os.environ, "ED_ALERTS_DATABASE_URL": self.url}
+        done = subprocess.run([sys.executable, "-m", "ed_alerts", "db", "upgrade"], env=env, cwd=REPO_ROOT,
+                              capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"db upgrade failed:\n{done.stdout}\n{done.stderr}")
+        return time.perf_counter() - t
+
+    def size_bytes(self) -> int | None:
+        if self.kind == "sqlite":
+            return sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*"))
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(self.url)
+        try:
+            with engine.connect() as conn:
+                return int(conn.execute(text("SELECT pg_database_size(current_database())")).scalar() or 0)
+        finally:
+            engine.dispose()
+
+    def drop(self) -> None:
+        if self.kind == "sqlite":
+            for p in self.path.parent.glob(self.path.name + "*"):
+                p.unlink(missing_ok=True)
+            return
+        from sqlalchemy import create_engine, text
+
+        admin = create_engine(self._pg_admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def postgres_reachable(admin_url: str) -> str | None:
+    """None when PostgreSQL answers at `admin_url`, else the reason."""
+    from sqlalchemy import create_engine, text
+
+    try:
+        engine = create_engine(admin_url, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # noqa: BLE001 - reported to the user
+        return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+# --- memory ------------------------------------------------------------------------------------
+
+def peak_rss_bytes(pid: int) -> int | None:
+    """The kernel's high-water mark of resident memory (VmHWM) for a live process, Linux only."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+class MemorySampler:
+    """Samples a process's RSS with psutil every `interval` seconds, in a thread."""
+
+    def __init__(self, interval: float = 0.2) -> None:
+        self.interval = interval
+        self.peak = 0
+        self.samples: list[tuple[float, int]] = []
+        self._proc: psutil.Process | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def attach(self, pid: int) -> None:
+        self._proc = psutil.Process(pid)
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, daemon=True, name="rss-sampler")
+            self._thread.start()
+
+    def sample(self) -> int | None:
+        proc = self._proc
+        if proc is None:
+            return None
+        try:
+            rss = int(proc.memory_info().rss)
+        except psutil.Error:
+            return None
+        self.peak = max(self.peak, rss)
+        self.samples.append((time.time(), rss))
+        return rss
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+
+
+# --- processes ---------------------------------------------------------------------------------
+
+class ServiceProcess:
+    """`python -m ed_alerts serve` with the benchmark's database, ports and site registry."""
+
+    def __init__(self, db_url: str, log_path: Path, sampler: MemorySampler | None = None) -> None:
+        self.http_port = free_port()
+        self.mllp_port = free_port()
+        self.log_path = log_path
+        self.sampler = sampler
+        self.env = {
+            **os.environ,
+            "ED_ALERTS_DATABASE_URL": db_url,
+            "ED_ALERTS_SITES_FILE": str(SITES_FILE),
+            "ED_ALERTS_MLLP_PORT": str(self.mllp_port),
+            "ED_ALERTS_HTTP_PORT": str(self.http_port),
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.peak_hwm = 0  # VmHWM of every process started by this object, the largest
+        self.idle_rss: int | None = None  # RSS once started, before any message
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def start(self, timeout: float = 90) -> float:
+        """Start and wait until HTTP answers /healthz and MLLP accepts; returns the seconds taken."""
+        t = time.perf_counter()
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "ed_alerts", "serve"], env=self.env, cwd=REPO_ROOT,
+                                     stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"service exited early:\n{self.log_path.read_text()[-3000:]}")
+            try:
+                if httpx.get(self.base_url + "/healthz", timeout=1).status_code == 200:
+                    with socket.create_connection(("127.0.0.1", self.mllp_port), timeout=1):
+                        pass
+                    elapsed = time.perf_counter() - t
+                    if self.sampler is not None:
+                        self.sampler.attach(self.proc.pid)
+                    try:
+                        self.idle_rss = int(psutil.Process(self.proc.pid).memory_info().rss)
+                    except psutil.Error:
+                        pass
+                    return elapsed
+            except (httpx.HTTPError, OSError):
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"service did not start:\n{self.log_path.read_text()[-3000:]}")
+
+    def rss(self) -> int | None:
+        if self.proc is None or self.proc.poll() is not None:
+            return None
+        try:
+            return int(psutil.Process(self.proc.pid).memory_info().rss)
+        except psutil.Error:
+            return None
+
+    def stop(self) -> None:
+        """SIGTERM (graceful: in-flight messages finish), then wait; SIGKILL after 30 s."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        if self.sampler is not None:
+            self.sampler.sample()
+        hwm = peak_rss_bytes(self.proc.pid)
+        if hwm:
+            self.peak_hwm = max(self.peak_hwm, hwm)
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class BarePeerProcess:
+    def __init__(self, log_path: Path) -> None:
+        self.port = free_port()
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 20) -> None:
+        log = self.log_path.open("ab")
+        self.proc = subprocess.Popen([sys.executable, str(Path(__file__).with_name("bare_peer.py")),
+                                      "--port", str(self.port)], cwd=REPO_ROOT, stdout=log,
+                                     stderr=subprocess.STDOUT)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"bare peer exited:\n{self.log_path.read_text()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("bare peer did not start")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
