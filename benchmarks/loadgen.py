@@ -159,6 +159,8 @@ class RunResult:
     acks: Counter[str] = field(default_factory=Counter)
     errors: Counter[str] = field(default_factory=Counter)
     progress: list[tuple[int, float]] = field(default_factory=list)  # (messages done, seconds)
+    offered: int = 0  # open loop: messages scheduled and sent
+    saturated: bool = False  # open loop: stopped offering because the backlog passed its bound
 
     @property
     def rate(self) -> float:
@@ -222,11 +224,13 @@ async def closed_loop(host: str, port: int, msgs: list[Msg], *, connections: int
 
 async def open_loop(host: str, port: int, msgs: list[Msg], *, rate: float, duration_s: float,
                     connections: int = 8, seed: int = 1, timeout: float = 60.0,
-                    on_ack: OnAck | None = None) -> RunResult:
+                    max_backlog_s: float = 5.0, on_ack: OnAck | None = None) -> RunResult:
     """Poisson arrivals at `rate` messages a second for `duration_s` (or until `msgs` run out).
 
     Latency = ACK received - scheduled send time. A bounded pool of connections (feeds) carries the
-    messages; if all are busy the message waits, and the wait is part of its latency.
+    messages; if all are busy the message waits, and the wait is part of its latency. When more than
+    `max_backlog_s` seconds' worth of messages are outstanding the service cannot keep up: offering
+    stops (`saturated`), the outstanding ones are still answered and counted, and the run ends.
     """
     rng = random.Random(seed)
     schedule: list[float] = []
@@ -243,9 +247,11 @@ async def open_loop(host: str, port: int, msgs: list[Msg], *, rate: float, durat
         await c.connect()
         pool.put_nowait(c)
     tasks: list[asyncio.Task[None]] = []
+    outstanding = 0
     t0 = time.perf_counter()
 
     async def one(m: Msg, scheduled: float) -> None:
+        nonlocal outstanding
         client = await pool.get()
         try:
             ack = await client.send(m.raw)
@@ -254,6 +260,7 @@ async def open_loop(host: str, port: int, msgs: list[Msg], *, rate: float, durat
             return
         finally:
             pool.put_nowait(client)
+            outstanding -= 1
         done = time.perf_counter()
         result.latencies_ms.append((done - scheduled) * 1000)
         result.acks[ack_code(ack)] += 1
@@ -267,6 +274,11 @@ async def open_loop(host: str, port: int, msgs: list[Msg], *, rate: float, durat
         delay = t0 + offset - time.perf_counter()
         if delay > 0:
             await asyncio.sleep(delay)
+        if outstanding > max(connections, rate * max_backlog_s):
+            result.saturated = True
+            break
+        outstanding += 1
+        result.offered += 1
         tasks.append(asyncio.create_task(one(m, t0 + offset)))
     await asyncio.gather(*tasks)
     result.elapsed_s = time.perf_counter() - t0

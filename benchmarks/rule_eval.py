@@ -221,6 +221,7 @@ def _stats(values: list[float]) -> dict[str, float | int | None]:
 
 def measure(db: ThrowawayDatabase, history: list[bytes], fresh: list[bytes], warmup: int) -> dict[str, Any]:
     """Ingest history (no hooks), then the fresh A04s with a timed FlagEvaluator hook."""
+    import ed_alerts.db.models  # noqa: F401 - every table mapped, as in the service
     import ed_alerts.flags.evaluator as evaluator_module
     from ed_alerts.ingest.models import ContentType
     from ed_alerts.ingest.pipeline import IngestContext, ingest

@@ -10,10 +10,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from ed_alerts.attendances.router import router as attendances_router
+from ed_alerts.cds_hooks.router import router as cds_hooks_router
 from ed_alerts.errors import DomainError
+from ed_alerts.fhir_api.router import router as fhir_router
 from ed_alerts.ingest.mllp_listener import build_mllp_server
 from ed_alerts.ingest.pipeline import process_pending
 from ed_alerts.ingest.router import router as ingest_router
+from ed_alerts.operations.router import router as operations_router
 from ed_alerts.services import Services
 from ed_alerts.settings import Settings, get_settings
 
@@ -51,12 +54,11 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse({"detail": exc.reason}, status_code=exc.status_code)
+        return JSONResponse(exc.body(), status_code=exc.status_code)
 
-    @app.get("/healthz", tags=["operations"])
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
+    app.include_router(operations_router)
     app.include_router(ingest_router)
     app.include_router(attendances_router)
+    app.include_router(fhir_router)  # after ingest: its catch-all GET /fhir/{type} must not shadow it
+    app.include_router(cds_hooks_router)
     return app

@@ -198,6 +198,13 @@ def demo(host: str = "127.0.0.1", port: int = 8000) -> None:
     run_demo(host=host, port=port, sites_file=REPO_ROOT / "demo" / "sites.yaml")
 
 
+# Typer reads a command's parameters when it is registered, so this import cannot be deferred.
+from integrations.local_authority.cli import fake_la_command  # noqa: E402
+
+app.command("fake-la", help="Run a fake local authority referral endpoint for development and tests.")(
+    fake_la_command)
+
+
 def main() -> None:  # pragma: no cover - console entry
     logging.captureWarnings(True)
     app()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     status_code = 400
@@ -9,6 +11,10 @@ class DomainError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+    def body(self) -> dict[str, Any]:
+        """The JSON the one handler renders; subclasses add machine-readable detail."""
+        return {"detail": self.reason}
 
 
 class MessageRejected(DomainError):
@@ -41,3 +47,13 @@ class MessageTooLarge(MessageRejected):
 
 class NotFound(DomainError):
     status_code = 404
+
+
+class Forbidden(DomainError):
+    status_code = 403
+
+
+class Conflict(DomainError):
+    """The request is valid but the record's current state does not allow it."""
+
+    status_code = 409

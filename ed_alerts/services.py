@@ -14,6 +14,7 @@ from ed_alerts.evaluation import RulePack, TextFindingLike, check_text_concepts,
 from ed_alerts.evaluation.text import DisclosureDetector
 from ed_alerts.flags.evaluator import FlagEvaluator
 from ed_alerts.ingest.pipeline import IngestContext
+from ed_alerts.operations.metrics import Metrics
 from ed_alerts.settings import Settings
 from ed_alerts.sites.registry import SiteRegistry
 from integrations import hl7v2
@@ -57,6 +58,7 @@ class Services:
     pack: RulePack
     flags: FlagEvaluator
     ingest: IngestContext
+    metrics: Metrics
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -67,8 +69,10 @@ class Services:
         db = Database.from_settings(settings)
         sites = SiteRegistry.load(settings.sites_file, settings.default_trust)
         flags = FlagEvaluator(pack=pack, detector=detector, sites=sites)
-        ingest = IngestContext(db=db, sites=sites, hooks=[flags])
-        return cls(settings=settings, db=db, sites=sites, pack=pack, flags=flags, ingest=ingest)
+        metrics = Metrics.build(db, sites, pack)  # one registry per service: tests build many
+        ingest = IngestContext(db=db, sites=sites, hooks=[flags], observers=[metrics.ingest.observe])
+        return cls(settings=settings, db=db, sites=sites, pack=pack, flags=flags, ingest=ingest,
+                   metrics=metrics)
 
     def close(self) -> None:
         self.db.dispose()

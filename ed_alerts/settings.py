@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+import secrets
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,6 +37,108 @@ class Settings(BaseSettings):
 
     log_json: bool = False
     log_level: str = "INFO"
+
+    # Referrals (docs/referrals.md). Severity keys are the rule pack's: critical, high, medium, low.
+    local_authorities_file: Path | None = None
+    default_local_authority: str | None = None  # when neither the child's postcode nor the site says
+    decision_due_hours: float = Field(default=4.0, gt=0)  # used when the rule gives no decision_due
+    decision_due_hours_by_severity: dict[str, float] = Field(default_factory=dict)
+    referral_due_hours: float = Field(default=24.0, gt=0)  # from the first "refer" decision to sent
+    referral_due_hours_by_severity: dict[str, float] = Field(default_factory=dict)
+
+    scheduler_enabled: bool = True
+    outbox_drain_interval_s: float = Field(default=5.0, gt=0)
+    escalation_interval_s: float = Field(default=60.0, gt=0)
+    delivery_base_delay_s: float = Field(default=30.0, gt=0)
+    delivery_max_delay_s: float = Field(default=3600.0, gt=0)
+    delivery_max_attempts: int = Field(default=10, ge=1)
+    # A claimed delivery not finished within this is claimable again (its worker died); it must be
+    # longer than any authority's timeout, or a slow answer could be sent twice (harmless, keyed).
+    delivery_lease_s: float = Field(default=300.0, gt=0)
+    delivery_batch_size: int = Field(default=20, ge=1)
+    delivery_concurrency: int = Field(default=4, ge=1)
+    escalation_webhook_url: str | None = None
+    escalation_webhook_timeout_s: float = Field(default=10.0, gt=0)
+
+    # Sign-in and access (docs/auth.md).
+    secret_key: SecretStr | None = None  # signs our tokens, session cookies and CSRF tokens
+    token_ttl_minutes: int = Field(default=60, ge=1, le=24 * 60)  # bearer tokens from POST /auth/token
+    session_ttl_minutes: int = Field(default=480, ge=1, le=24 * 60)  # the web session: one shift
+    password_min_length: int = Field(default=12, ge=8)
+    signin_max_failures_per_user: int = Field(default=5, ge=1)
+    signin_max_failures_per_ip: int = Field(default=20, ge=1)
+    signin_failure_window_s: float = Field(default=900.0, gt=0)
+    # An external OpenID Connect issuer (a hospital's sign-on): all three, or none.
+    oidc_jwks_url: str | None = None
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_algorithms: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["RS256"])
+    oidc_name_claim: str = "preferred_username"  # falls back to `sub`
+    oidc_role_claim: str = "ed_alerts_role"  # a dotted path reaches nested claims: realm_access.roles
+    oidc_sites_claim: str = "ed_alerts_sites"
+    oidc_trust_claim: str = "ed_alerts_trust"
+
+    # MLLP peers and TLS. Peers are addresses or networks, comma separated; each site in the registry
+    # may add its own (`mllp_peers`). Production refuses to listen to everyone unless told to.
+    mllp_allowed_peers: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    mllp_allow_any_peer: bool = False
+    mllp_tls_cert_file: Path | None = None
+    mllp_tls_key_file: Path | None = None
+    mllp_tls_client_ca_file: Path | None = None  # when set, senders must present a certificate it signed
+
+    @field_validator("oidc_algorithms", "mllp_allowed_peers", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @model_validator(mode="after")
+    def _check_security(self) -> Settings:
+        self._check_secret_key()
+        oidc = [self.oidc_jwks_url, self.oidc_issuer, self.oidc_audience]
+        if any(oidc) and not all(oidc):
+            raise ValueError("OIDC needs ED_ALERTS_OIDC_JWKS_URL, ED_ALERTS_OIDC_ISSUER and "
+                             "ED_ALERTS_OIDC_AUDIENCE together")
+        if any(a.upper().startswith("HS") or a.lower() == "none" for a in self.oidc_algorithms):
+            # A shared-secret or unsigned algorithm would let anyone holding the public JWKS mint tokens.
+            raise ValueError("ED_ALERTS_OIDC_ALGORITHMS must be asymmetric (RS256, PS256, ES256, ...)")
+        if (self.mllp_tls_cert_file is None) != (self.mllp_tls_key_file is None):
+            raise ValueError("MLLP TLS needs both ED_ALERTS_MLLP_TLS_CERT_FILE and ED_ALERTS_MLLP_TLS_KEY_FILE")
+        if self.mllp_tls_client_ca_file is not None and self.mllp_tls_cert_file is None:
+            raise ValueError("ED_ALERTS_MLLP_TLS_CLIENT_CA_FILE needs the server certificate and key too")
+        return self
+
+    def _check_secret_key(self) -> None:
+        given = self.secret_key.get_secret_value() if self.secret_key is not None else ""
+        if self.environment == "production":
+            if is_placeholder_secret(given):
+                raise ValueError("ED_ALERTS_SECRET_KEY must be set to a random value of at least 32 "
+                                 "characters in production (for example: python -c "
+                                 "'import secrets; print(secrets.token_urlsafe(48))')")
+            return
+        if not given:
+            self.secret_key = SecretStr(_development_secret())
+
+
+_PLACEHOLDERS = {"changeme", "secret", "placeholder", "dev", "development", "test", "edalerts", "password",
+                 "default", "insecure", "xxx"}
+_dev_secret: list[str] = []  # one per process, so every Settings() built in it agrees
+
+
+def is_placeholder_secret(value: str) -> bool:
+    squashed = "".join(ch for ch in value.lower() if ch.isalnum())
+    return (len(value) < 32 or squashed in _PLACEHOLDERS or "changeme" in squashed
+            or "placeholder" in squashed or len(set(value)) < 8)
+
+
+def _development_secret() -> str:
+    if not _dev_secret:
+        _dev_secret.append(secrets.token_urlsafe(48))
+        logging.getLogger(__name__).warning(
+            "ED_ALERTS_SECRET_KEY is not set: using a random key for this process (development only); "
+            "sign-ins end when it stops")
+    return _dev_secret[0]
 
 
 def get_settings() -> Settings:

@@ -2,5 +2,5 @@
 
 Modules: catalogue (the services, for discovery), hook_request (the request body, validated),
 patient_match (which of our children the request is about), queries (their active flags),
-cards (flags as cards), router (the HTTP routes, thin).
+cards (flags as cards), service (one request answered), router (the HTTP routes, thin).
 """

@@ -9,6 +9,7 @@ are what a clinician acts on.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from ed_alerts.attendances.models import Attendance
@@ -20,7 +21,9 @@ SOURCE = {"label": "ed-alerts safeguarding rules"}
 MAX_SUMMARY = 139  # the spec: fewer than 140 characters
 MAX_CARDS = 10  # a child with many flagged visits still gets a readable answer; the rest are counted
 _SEVERITY_ORDER = {"critical": 0, "high": 1, "medium": 2, "low": 3}
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!<>|~])")
+# Enough to stop emphasis, links, images, code, tables and HTML; line-start markup cannot occur
+# because every quoted text follows our own words on its line.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>|~&#])")
 _EXCERPT_LIMIT = 200
 
 
@@ -41,10 +44,15 @@ def _when(att: Attendance) -> str:
     return f"{att.arrival_time:%d %b %Y}" if att.arrival_time else "an attendance"
 
 
+_VISIT = {"hospital_ed": "ED attendance", "minor_injury_unit": "minor injury unit attendance",
+          "ambulance": "ambulance incident"}
+
+
 def summary(item: FlaggedAttendance) -> str:
     titles = ", ".join(f.title for f in _by_severity(item.flags))
     noun = "flag" if len(item.flags) == 1 else "flags"
-    text = f"Safeguarding {noun} from ED attendance {_when(item.attendance)}: {titles}"
+    visit = _VISIT.get(item.attendance.source_type, "attendance")
+    text = f"Safeguarding {noun} from {visit} {_when(item.attendance)}: {titles}"
     return text if len(text) <= MAX_SUMMARY else text[:MAX_SUMMARY - 1].rstrip(" ,") + "…"
 
 
@@ -74,11 +82,14 @@ def excerpt(att: Attendance, evidence: dict[str, Any]) -> str | None:
 
 def _flag_markdown(att: Attendance, flag: Flag) -> str:
     hedge = ", uncertain" if flag.uncertain else ""
-    lines = [f"**{md(flag.title)}** ({md(flag.severity)}{hedge}): {md(flag.reason)}"]
+    reason = flag.reason.removeprefix(f"{flag.title}: ")  # the reason repeats the title first
+    lines = [f"**{md(flag.title)}** ({md(flag.severity)}{hedge}): {md(reason)}"]
+    quoted: set[str] = set()
     for ev in flag.evidence or []:
         line = f"- {md(str(ev.get('description', ev.get('kind', 'evidence'))))}"
         quote = excerpt(att, ev) if ev.get("kind") == "text" else None
-        if quote:
+        if quote and quote not in quoted:  # several matches in one sentence: quote it once
+            quoted.add(quote)
             line += f": “{md(quote)}”"
         lines.append(line)
     return "\n".join(lines)
@@ -104,9 +115,15 @@ def attendance_card(item: FlaggedAttendance, sites: SiteRegistry, base_url: str)
     }
 
 
-def cards_for(flagged: list[FlaggedAttendance], sites: SiteRegistry, base_url: str) -> list[dict[str, Any]]:
-    cards = [attendance_card(item, sites, base_url) for item in flagged[:MAX_CARDS]]
-    hidden = flagged[MAX_CARDS:]
+@dataclass(frozen=True)
+class CardSet:
+    cards: list[dict[str, Any]]
+    shown_flag_ids: list[int]  # the flags whose reasons and evidence the cards show
+
+
+def cards_for(flagged: list[FlaggedAttendance], sites: SiteRegistry, base_url: str) -> CardSet:
+    shown, hidden = flagged[:MAX_CARDS], flagged[MAX_CARDS:]
+    cards = [attendance_card(item, sites, base_url) for item in shown]
     if hidden:
         count = sum(len(i.flags) for i in hidden)
         cards.append({
@@ -115,4 +132,4 @@ def cards_for(flagged: list[FlaggedAttendance], sites: SiteRegistry, base_url: s
             "indicator": indicator([f for i in hidden for f in i.flags]),
             "source": dict(SOURCE),
         })
-    return cards
+    return CardSet(cards=cards, shown_flag_ids=[f.id for i in shown for f in i.flags])

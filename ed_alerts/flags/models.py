@@ -52,7 +52,11 @@ class Flag(Base):
 
 
 class Decision(Base):
-    """A referral decision a flag requires: pending until a named user decides."""
+    """A referral decision a flag requires: pending until a named user decides.
+
+    "Not refer" needs a rationale and goes to the safeguarding nurse's review queue; "refer" links
+    the decision to its attendance's referral (ed_alerts/referrals/decisions.py).
+    """
 
     __tablename__ = "decision"
     __table_args__ = (Index("ix_decision_status_due", "status", "due_at"),)
@@ -63,3 +67,12 @@ class Decision(Base):
     status: Mapped[str] = mapped_column(String(20), default=DecisionStatus.PENDING)
     due_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_role: Mapped[str | None] = mapped_column(String(40))
+    decided_at: Mapped[datetime | None]
+    rationale: Mapped[str | None] = mapped_column(Text)
+    child_words: Mapped[str | None] = mapped_column(Text)  # verbatim, where the nurse has them
+    referral_id: Mapped[int | None] = mapped_column(ForeignKey("referral.id"), index=True)
+    reviewed_by: Mapped[str | None] = mapped_column(String(200))
+    reviewed_at: Mapped[datetime | None]
+    review_comment: Mapped[str | None] = mapped_column(Text)

@@ -19,6 +19,10 @@ class Site(BaseModel):
     nhs_number_authorities: list[str] = Field(
         default_factory=list, description="extra PID-3 assigning authorities that mean NHS number"
     )
+    local_authority: str | None = Field(
+        default=None, description="the local authority code referrals go to when the child's home "
+        "postcode matches no authority's areas (see ED_ALERTS_LOCAL_AUTHORITIES_FILE)"
+    )
 
 
 class RegistryFile(BaseModel):

@@ -9,11 +9,42 @@ authority for development and tests), cli (`ed-alerts fake-la`). README.md docum
 and the HTTP contract.
 """
 
-from .delivery import DeliveryResult, DeliveryStatus, ReferralDelivery
-from .endpoint import LocalAuthorityEndpoint
-from .payload import AttendanceDetails, ChildDetails, FlagSummary, ReferralPayload, Referrer, to_fhir_bundle
-from .retry import RetriedDelivery, deliver_with_retries, next_attempt_delay
-from .sender import ReferralSender
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .delivery import DeliveryResult, DeliveryStatus, ReferralDelivery
+    from .endpoint import LocalAuthorityEndpoint
+    from .payload import (
+        AttendanceDetails,
+        ChildDetails,
+        FlagSummary,
+        ReferralPayload,
+        Referrer,
+        to_fhir_bundle,
+    )
+    from .retry import RetriedDelivery, deliver_with_retries, next_attempt_delay
+    from .sender import ReferralSender
+
+# Loaded on first use, so registering `ed-alerts fake-la` (which imports .cli) does not slow every
+# ed-alerts command down with httpx, pydantic models and the FHIR codes.
+_HOMES = {
+    "DeliveryResult": "delivery", "DeliveryStatus": "delivery", "ReferralDelivery": "delivery",
+    "LocalAuthorityEndpoint": "endpoint",
+    "AttendanceDetails": "payload", "ChildDetails": "payload", "FlagSummary": "payload",
+    "ReferralPayload": "payload", "Referrer": "payload", "to_fhir_bundle": "payload",
+    "RetriedDelivery": "retry", "deliver_with_retries": "retry", "next_attempt_delay": "retry",
+    "ReferralSender": "sender",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(f".{_HOMES[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AttendanceDetails",

@@ -137,7 +137,7 @@ def rejection_reason(data: Any, body: bytes) -> str:
 
 
 def _issue_text(issue: dict[str, Any]) -> str:
-    details = issue.get("details") if isinstance(issue.get("details"), dict) else {}
+    details = issue["details"] if isinstance(issue.get("details"), dict) else {}
     message = issue.get("diagnostics") or details.get("text") or ""
     code = issue.get("code") or ""
     return f"{code}: {message}" if code and message else str(message or code)

@@ -6,9 +6,7 @@ from typing import Annotated
 
 import typer
 
-from .fake_state import FakeMode
-
-_MODES = ", ".join(m.value for m in FakeMode)
+_MODES = "ok, fail, slow, reject, down"  # FakeMode's values, spelled out to keep this import light
 
 
 def fake_la_command(
@@ -23,6 +21,7 @@ def fake_la_command(
     """Play a local authority's referral endpoint: accept (idempotently), fail, be slow, reject or be down.
     Steer it with POST /_control {"mode": "fail"} and read GET /_deliveries."""
     from .fake_server import FakeLocalAuthority, run_fake_la
+    from .fake_state import FakeMode
 
     try:
         chosen = FakeMode(mode)

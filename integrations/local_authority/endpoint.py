@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 
 class LocalAuthorityEndpoint(BaseModel):

@@ -29,7 +29,7 @@ import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request
@@ -245,7 +245,7 @@ class FakeLocalAuthority:
 
     # --- lifecycle -----------------------------------------------------------------------------
 
-    def start(self) -> FakeLocalAuthority:
+    def start(self) -> Self:
         with self._lock:
             if self._control_port is not None and self._control is None:
                 sock = _bind(self.host, self._control_port)
@@ -268,7 +268,7 @@ class FakeLocalAuthority:
                     server.stop()
             self._server = self._control = None
 
-    def __enter__(self) -> FakeLocalAuthority:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

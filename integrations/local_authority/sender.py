@@ -11,7 +11,7 @@ import json
 import logging
 import time
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 import httpx
 
@@ -94,7 +94,7 @@ class ReferralSender:
         if self._owns_client:
             self._client.close()
 
-    def __enter__(self) -> ReferralSender:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,

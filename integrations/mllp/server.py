@@ -152,6 +152,11 @@ class MLLPServer:
     def connection_count(self) -> int:
         return len(self._connections)
 
+    @property
+    def serving(self) -> bool:
+        """Whether the listener is accepting connections (for readiness probes)."""
+        return self._server is not None and not self._stopping and self._server.is_serving()
+
     # --- connections ----------------------------------------------------------------------------
 
     async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

@@ -1,0 +1,336 @@
+"""`make bench`: drive the real service and a bare python-hl7 MLLP peer with the same load, and print
+throughput, ACK latency, time to flag, rule evaluation with a million earlier attendances, peak
+memory and catch-up time. Figures, never assertions. See benchmarks/README.md.
+
+    .venv/bin/python benchmarks/run.py                # SQLite, about 10 minutes
+    .venv/bin/python benchmarks/run.py --postgres     # SQLite and PostgreSQL, about 20 minutes
+    .venv/bin/python benchmarks/run.py --quick        # a one-minute smoke run (small numbers)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import httpx  # noqa: E402
+
+from benchmarks import report, rule_eval  # noqa: E402
+from benchmarks.loadgen import Msg, RunResult, build_mix, closed_loop, describe_mix, open_loop, summary_ms  # noqa: E402
+from benchmarks.service import (  # noqa: E402
+    DEFAULT_PG_ADMIN_URL,
+    REPO_ROOT,
+    BarePeerProcess,
+    MemorySampler,
+    ServiceProcess,
+    ThrowawayDatabase,
+    postgres_reachable,
+)
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def log(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+def _closed_summary(res: RunResult) -> dict[str, Any]:
+    return {"messages": res.sent, "seconds": round(res.elapsed_s, 2), "msg_per_s": round(res.rate, 1),
+            "acks": dict(res.acks), "errors": dict(res.errors), "latency_ms": summary_ms(res.latencies_ms)}
+
+
+# --- time to flag ---------------------------------------------------------------------------------
+
+class FlagReader:
+    """For each child's A04 the rule pack should flag: as soon as its ACK arrives, look the message up
+    in GET /api/messages (its attendance id), then GET /api/attendances/{id} until `flags` is not
+    empty. Time to flag = flags read - the message's scheduled send time."""
+
+    def __init__(self, base_url: str) -> None:
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=30)
+        self.tasks: list[asyncio.Task[None]] = []
+        self.ttf_ms: list[float] = []
+        self.lookup_ms: list[float] = []  # the two reads after the ACK
+        self.no_flags = 0
+        self.not_found = 0
+        self.errors = 0
+
+    def on_ack(self, m: Msg, sent: float, acked: float, ack: bytes) -> None:
+        if m.expect_flag and b"MSA|AA" in ack:
+            self.tasks.append(asyncio.create_task(self._read(m, sent, acked)))
+
+    async def _attendance_id(self, m: Msg) -> int | None:
+        for limit in (50, 500):
+            r = await self.http.get("/api/messages", params={"limit": limit})
+            r.raise_for_status()
+            for row in r.json():
+                if row["control_id"] == m.control_id and row["sender"] == m.sender:
+                    return row["attendance_ids"][0] if row["attendance_ids"] else None
+        return None
+
+    async def _read(self, m: Msg, sent: float, acked: float) -> None:
+        try:
+            attendance_id = await self._attendance_id(m)
+            if attendance_id is None:
+                self.not_found += 1
+                return
+            for _ in range(3):
+                r = await self.http.get(f"/api/attendances/{attendance_id}")
+                r.raise_for_status()
+                if r.json().get("flags"):
+                    done = time.perf_counter()
+                    self.ttf_ms.append((done - sent) * 1000)
+                    self.lookup_ms.append((done - acked) * 1000)
+                    return
+                await asyncio.sleep(0.01)
+            self.no_flags += 1
+        except httpx.HTTPError:
+            self.errors += 1
+
+    async def finish(self) -> dict[str, Any]:
+        await asyncio.gather(*self.tasks)
+        await self.http.aclose()
+        return {"time_to_flag_ms": summary_ms(self.ttf_ms), "reads_after_ack_ms": summary_ms(self.lookup_ms),
+                "expected_but_no_flags": self.no_flags, "message_not_found": self.not_found,
+                "http_errors": self.errors}
+
+
+# --- phases ---------------------------------------------------------------------------------------
+
+async def _fixed_rate(svc: ServiceProcess, rate: float, seconds: float, seed: int) -> dict[str, Any]:
+    msgs = build_mix(int(rate * seconds * 1.1) + 20, seed=seed, prefix=f"R{int(rate)}-")
+    reader = FlagReader(svc.base_url)
+    res = await open_loop("127.0.0.1", svc.mllp_port, msgs, rate=rate, duration_s=seconds, connections=8,
+                          seed=seed, on_ack=reader.on_ack)
+    flags = await reader.finish()
+    return {"offered_rate": rate, "seconds": seconds, "offered": res.offered, "answered": res.sent,
+            "achieved_msg_per_s": round(res.rate, 1), "saturated": res.saturated, "acks": dict(res.acks),
+            "errors": dict(res.errors), "ack_latency_ms": summary_ms(res.latencies_ms), **flags}
+
+
+def _feed_totals(svc: ServiceProcess) -> dict[str, int]:
+    rows = httpx.get(svc.base_url + "/api/feeds", timeout=60).json()
+    keys = ("received", "processed", "quarantined", "pending", "duplicates")
+    return {k: sum(int(r[k]) for r in rows) for k in keys}
+
+
+def bench_service(kind: str, cfg: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    out: dict[str, Any] = {"database": kind}
+    db = ThrowawayDatabase(kind, workdir, pg_admin_url=cfg.pg_admin_url, label="svc")
+    sampler = MemorySampler()
+    svc = ServiceProcess(db.url, workdir / f"service-{kind}.log", sampler)
+    try:
+        out["db_upgrade_s"] = round(db.upgrade(), 1)
+        out["startup_s"] = round(svc.start(), 2)
+        out["idle_rss_mb"] = round((svc.idle_rss or 0) / 2**20, 1)
+        log(f"{kind}: service up in {out['startup_s']} s, idle RSS {out['idle_rss_mb']} MB")
+        asyncio.run(closed_loop("127.0.0.1", svc.mllp_port, build_mix(40, seed=7, prefix="WU"),
+                                connections=cfg.connections))
+
+        msgs = build_mix(cfg.messages, seed=101, prefix="TP")
+        log(f"{kind}: throughput, {len(msgs)} messages over {cfg.connections} connections...")
+        res = asyncio.run(closed_loop("127.0.0.1", svc.mllp_port, msgs, connections=cfg.connections))
+        out["throughput"] = _closed_summary(res)
+        log(f"{kind}: {out['throughput']['msg_per_s']} msg/s")
+
+        out["fixed_rate"] = []
+        for i, rate in enumerate(cfg.rates):
+            log(f"{kind}: offered {rate:g} msg/s for {cfg.rate_seconds:g} s (Poisson), with a flag reader...")
+            r = asyncio.run(_fixed_rate(svc, rate, cfg.rate_seconds, seed=200 + i))
+            out["fixed_rate"].append(r)
+            lat = r["ack_latency_ms"]
+            log(f"{kind}: {rate:g} msg/s -> achieved {r['achieved_msg_per_s']}, p50 {lat['p50']} p99 "
+                f"{lat['p99']} ms{' SATURATED' if r['saturated'] else ''}; time to flag p99 "
+                f"{r['time_to_flag_ms']['p99']} ms")
+
+        out["rss_before_catchup_mb"] = round((svc.rss() or 0) / 2**20, 1)
+        log(f"{kind}: catch-up: stopping the service, queueing {cfg.backlog} messages in the client...")
+        svc.stop()
+        backlog = build_mix(cfg.backlog, seed=301, prefix="CU")
+        t_restart = time.perf_counter()
+        restart_s = svc.start()
+        drain = asyncio.run(closed_loop("127.0.0.1", svc.mllp_port, backlog, connections=cfg.connections,
+                                        progress_every=max(1, cfg.backlog // 20)))
+        recovery_s = time.perf_counter() - t_restart
+        out["catch_up"] = _catch_up(cfg.backlog, restart_s, drain, recovery_s)
+        log(f"{kind}: drained {cfg.backlog} in {drain.elapsed_s:.0f} s ({drain.rate:.1f} msg/s); 100,000 -> "
+            f"~{out['catch_up']['extrapolated_100k_minutes']} min")
+        out["feeds"] = _feed_totals(svc)
+    finally:
+        svc.stop()
+        sampler.close()
+        out["peak_rss_mb"] = round(max(sampler.peak, svc.peak_hwm) / 2**20, 1)
+        out["peak_rss_sampled_mb"] = round(sampler.peak / 2**20, 1)
+        out["peak_rss_vmhwm_mb"] = round(svc.peak_hwm / 2**20, 1)
+        try:
+            out["database_bytes"] = db.size_bytes()
+        except Exception:  # noqa: BLE001
+            pass
+        db.drop()
+    return out
+
+
+def _catch_up(n: int, restart_s: float, drain: RunResult, recovery_s: float) -> dict[str, Any]:
+    prog = drain.progress
+    half = [p for p in prog if p[0] >= n // 2]
+    if len(half) >= 2:
+        last_half_rate = (half[-1][0] - half[0][0]) / max(1e-9, half[-1][1] - half[0][1])
+    else:
+        last_half_rate = drain.rate
+    slowest = min(last_half_rate, drain.rate) or 1e-9
+    return {
+        "backlog": n, "restart_s": round(restart_s, 2), "drain_s": round(drain.elapsed_s, 1),
+        "drain_msg_per_s": round(drain.rate, 1), "last_half_msg_per_s": round(last_half_rate, 1),
+        "recovery_s": round(recovery_s, 1), "acks": dict(drain.acks), "errors": dict(drain.errors),
+        "progress": [[k, round(t, 2)] for k, t in prog],
+        # 100,000 at the slower of the whole-drain and the second-half rates, plus the restart.
+        "extrapolated_100k_s": round(restart_s + 100_000 / slowest),
+        "extrapolated_100k_minutes": round((restart_s + 100_000 / slowest) / 60, 1),
+    }
+
+
+def bench_bare_peer(cfg: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    peer = BarePeerProcess(workdir / "bare-peer.log")
+    peer.start()
+    try:
+        asyncio.run(closed_loop("127.0.0.1", peer.port, build_mix(200, seed=7, prefix="WU"),
+                                connections=cfg.connections))
+        msgs = build_mix(cfg.messages, seed=101, prefix="TP")
+        log(f"bare peer: the same {len(msgs)} messages over {cfg.connections} connections "
+            f"(cycled for at least {cfg.bare_seconds:g} s)...")
+        res = asyncio.run(closed_loop("127.0.0.1", peer.port, msgs, connections=cfg.connections,
+                                      min_seconds=cfg.bare_seconds))
+        out = _closed_summary(res)
+        log(f"bare peer: {out['msg_per_s']} msg/s")
+        return out
+    finally:
+        peer.stop()
+
+
+def memory_breakdown(workdir: Path, messages: int) -> dict[str, Any]:
+    db = ThrowawayDatabase("sqlite", workdir, label="mem")
+    try:
+        db.upgrade()
+        env = {**os.environ, "ED_ALERTS_DATABASE_URL": db.url}
+        done = subprocess.run([sys.executable, str(Path(__file__).with_name("memory_profile.py")),
+                               "--messages", str(messages)], env=env, cwd=REPO_ROOT, capture_output=True,
+                              text=True, timeout=600)
+        if done.returncode != 0:
+            return {"error": done.stderr[-2000:]}
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    finally:
+        db.drop()
+
+
+def _git(*args: str) -> str | None:
+    try:
+        return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True,
+                              timeout=10).stdout.strip() or None
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+
+
+# --- main -----------------------------------------------------------------------------------------
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="Benchmark ed-alerts against a bare python-hl7 MLLP peer.")
+    p.add_argument("--postgres", action="store_true", help="also run every service figure on PostgreSQL")
+    p.add_argument("--quick", action="store_true", help="a ~1 minute smoke run with small numbers")
+    p.add_argument("--messages", type=int, help="messages in the throughput run (default 2000; quick 200)")
+    p.add_argument("--skip-million", action="store_true",
+                   help="rule evaluation on an empty history only (no million-row seed)")
+    p.add_argument("--backlog", type=int, help="catch-up backlog measured (default 10000; quick 500)")
+    p.add_argument("--rates", default="10,50,100", help="offered rates for ACK latency, msg/s")
+    p.add_argument("--rate-seconds", type=float, help="seconds per offered rate (default 20; quick 5)")
+    p.add_argument("--prior", type=int, help="earlier attendances seeded for rule evaluation (default 1000000)")
+    p.add_argument("--children", type=int, help="fresh attendances timed per database (default 200)")
+    p.add_argument("--connections", type=int, default=4, help="MLLP connections for throughput and catch-up")
+    p.add_argument("--pg-admin-url", default=os.environ.get("ED_ALERTS_BENCH_PG_ADMIN_URL", DEFAULT_PG_ADMIN_URL))
+    p.add_argument("--only", choices=["service", "rules", "memory"], action="append",
+                   help="run only these parts (repeatable); default all")
+    p.add_argument("--no-sqlite", action="store_true", help="with --postgres: PostgreSQL only")
+    cfg = p.parse_args(argv)
+    q = cfg.quick
+    cfg.messages = cfg.messages or (200 if q else 2000)
+    cfg.backlog = cfg.backlog or (500 if q else 10_000)
+    cfg.rate_seconds = cfg.rate_seconds or (5.0 if q else 20.0)
+    cfg.prior = cfg.prior if cfg.prior is not None else (20_000 if q else 1_000_000)
+    cfg.children = cfg.children or (30 if q else 200)
+    cfg.rates = [float(r) for r in cfg.rates.split(",") if r.strip()]
+    cfg.bare_seconds = 2.0 if q else 8.0
+    return cfg
+
+
+def main(argv: list[str] | None = None) -> int:
+    cfg = parse_args(argv)
+    parts = set(cfg.only or ["service", "rules", "memory"])
+    kinds = ([] if cfg.no_sqlite else ["sqlite"]) + (["postgres"] if cfg.postgres else [])
+    if "postgres" in kinds and (why := postgres_reachable(cfg.pg_admin_url)):
+        log(f"PostgreSQL not reachable at {cfg.pg_admin_url}: {why}; running SQLite only")
+        kinds.remove("postgres")
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    results: dict[str, Any] = {
+        "meta": {
+            "started": started.isoformat(timespec="seconds"), "quick": cfg.quick,
+            "git_commit": _git("rev-parse", "--short", "HEAD"), "git_dirty": bool(_git("status", "--porcelain")),
+            "python": platform.python_version(), "platform": platform.platform(),
+            "cpus": os.cpu_count(), "databases": kinds,
+            "config": {k: v for k, v in vars(cfg).items() if k not in {"pg_admin_url"}},
+        },
+        "mix": describe_mix(build_mix(cfg.messages, seed=101, prefix="TP")),
+        "service": {}, "rule_eval": {},
+    }
+    with tempfile.TemporaryDirectory(prefix="ed-alerts-bench-") as tmp:
+        workdir = Path(tmp)
+        try:
+            if "service" in parts:
+                results["bare_peer"] = bench_bare_peer(cfg, workdir)
+                for kind in kinds:
+                    results["service"][kind] = bench_service(kind, cfg, workdir)
+            if "memory" in parts:
+                log("memory: building the service step by step in a fresh process...")
+                results["memory_breakdown"] = memory_breakdown(workdir, 300 if not cfg.quick else 50)
+            if "rules" in parts:
+                for kind in kinds:
+                    log(f"rule evaluation on {kind}...")
+                    results["rule_eval"][kind] = rule_eval.run(
+                        kind, workdir, prior=0 if cfg.skip_million else cfg.prior, children=cfg.children,
+                        warmup=20 if not cfg.quick else 5, pg_admin_url=cfg.pg_admin_url, log=log)
+        except BaseException:
+            for name in sorted(workdir.glob("*.log")):
+                log(f"--- tail of {name.name} ---\n{name.read_text(errors='replace')[-2000:]}")
+            raise
+    results["meta"]["seconds"] = round(time.perf_counter() - t0)
+    results["targets"] = report.evaluate_targets(results)
+    print(report.render(results))
+    paths = write_results(results, started, quick=cfg.quick)
+    print("\nJSON: " + ", ".join(str(p.relative_to(REPO_ROOT)) for p in paths))
+    return 0
+
+
+def write_results(results: dict[str, Any], started: datetime, *, quick: bool) -> list[Path]:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(results, indent=2, default=str) + "\n"
+    stamped = RESULTS / f"{started.strftime('%Y%m%dT%H%M%SZ')}{'-quick' if quick else ''}.json"
+    paths = [stamped, RESULTS / "latest.json"]
+    if not quick:  # the committed copy is a full run's
+        paths.append(Path(__file__).resolve().parent / "last-run.json")
+    for p in paths:
+        p.write_text(text)
+    return paths
+
+
+if __name__ == "__main__":
+    sys.exit(main())

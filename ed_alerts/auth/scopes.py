@@ -1,0 +1,144 @@
+"""Which attendances and feeds a principal may see: plain functions, usable by routes and services.
+
+Rules (docs/auth.md):
+- ed_nurse: attendances at their sites.
+- safeguarding_nurse of trust T: attendances whose trust is T (its own sites; for an ambulance trust,
+  all its incidents), plus ambulance attendances of children whose home postcode district lies in the
+  area T's sites serve (the registry's `area`). An ambulance attendance without a usable postcode is
+  seen by the ambulance trust's own safeguarding nurses only.
+- icb_lead, integration, admin: no attendance at all.
+- integration: ingest only for the site codes it is scoped to (none: any sender).
+
+`can_see_attendance` decides one attendance; `visible_attendances` is the same rule as a SQL
+condition over `Attendance` joined to `Patient`, for queues and lists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy.orm import Session
+
+from ed_alerts.attendances.models import Attendance
+from ed_alerts.auth.principal import Principal
+from ed_alerts.auth.roles import Role
+from ed_alerts.domain import SourceType
+from ed_alerts.evaluation.postcodes import in_area, outward_code
+from ed_alerts.patients.models import Patient
+from ed_alerts.sites.registry import SiteRegistry
+
+AMBULANCE = SourceType.AMBULANCE.value
+
+
+@dataclass(frozen=True)
+class AttendanceRef:
+    """What the scope rules need to know about an attendance, and nothing more."""
+
+    site_code: str
+    trust: str
+    source_type: str
+    patient_postcode: str | None = None
+
+
+def trust_area(sites: SiteRegistry, trust: str) -> list[str]:
+    """The postcode districts (or areas) served by a trust's sites, from the registry."""
+    area: list[str] = []
+    for site in sites.sites:
+        if site.trust.upper() == trust.upper():
+            area.extend(d.strip().upper() for d in site.area if d.strip() and d.strip().upper() not in area)
+    return area
+
+
+def attendance_refusal(principal: Principal, att: AttendanceRef, sites: SiteRegistry) -> str | None:
+    """None when the principal may see the attendance, otherwise the reason they may not."""
+    if principal.role is Role.ED_NURSE:
+        if principal.has_site(att.site_code):
+            return None
+        return f"this attendance is at site {att.site_code}; you are scoped to {', '.join(sorted(principal.sites))}"
+    if principal.role is Role.SAFEGUARDING_NURSE and principal.trust:
+        if att.trust.upper() == principal.trust.upper():
+            return None
+        if att.source_type == AMBULANCE:
+            district = outward_code(att.patient_postcode)
+            if district is not None and in_area(district, trust_area(sites, principal.trust)):
+                return None
+            return (f"this ambulance attendance is of trust {att.trust} and the child's home is not in "
+                    f"the area of trust {principal.trust}")
+        return f"this attendance is of trust {att.trust}; you are scoped to trust {principal.trust}"
+    return f"a {principal.role.value} does not see individual attendances"
+
+
+def can_see_attendance(principal: Principal, site_code: str, trust: str, source_type: str,
+                       patient_postcode: str | None = None, *, sites: SiteRegistry) -> bool:
+    ref = AttendanceRef(site_code=site_code, trust=trust, source_type=source_type,
+                        patient_postcode=patient_postcode)
+    return attendance_refusal(principal, ref, sites) is None
+
+
+def attendance_ref(session: Session, attendance_id: int) -> AttendanceRef | None:
+    row = session.execute(
+        select(Attendance.site_code, Attendance.trust, Attendance.source_type, Patient.postcode)
+        .join(Patient, Patient.id == Attendance.patient_id).where(Attendance.id == attendance_id)
+    ).first()
+    if row is None:
+        return None
+    return AttendanceRef(site_code=row[0], trust=row[1], source_type=row[2], patient_postcode=row[3])
+
+
+def visible_attendances(principal: Principal, sites: SiteRegistry) -> ColumnElement[bool]:
+    """The rule of `attendance_refusal` as a condition; the query must join `Patient`."""
+    if principal.role is Role.ED_NURSE and principal.sites:
+        return func.upper(Attendance.site_code).in_(sorted(principal.sites))
+    if principal.role is Role.SAFEGUARDING_NURSE and principal.trust:
+        own = func.upper(Attendance.trust) == principal.trust.upper()
+        area = trust_area(sites, principal.trust)
+        if not area:
+            return own
+        home = func.upper(func.replace(func.coalesce(Patient.postcode, ""), " ", ""))
+        return or_(own, and_(Attendance.source_type == AMBULANCE, or_(*(_in_district(home, d) for d in area))))
+    return false()
+
+
+def _between(expr: ColumnElement[str], low: str, high: str) -> ColumnElement[bool]:
+    return expr.between(low, high)
+
+
+def _inward(home: ColumnElement[str]) -> ColumnElement[bool]:
+    """The last three characters are an inward code: a digit and two letters (2AB)."""
+    length = func.length(home)
+    return and_(_between(func.substr(home, length - 2, 1), "0", "9"),
+                _between(func.substr(home, length - 1, 1), "A", "Z"),
+                _between(func.substr(home, length, 1), "A", "Z"))
+
+
+def _in_district(home: ColumnElement[str], entry: str) -> ColumnElement[bool]:
+    """A space-free upper-case postcode in an area entry, as `in_area(outward_code(...))` decides:
+    a district (CB1) matches "CB1" + an inward code, or the bare district; a letters-only area (CB)
+    matches any district of it (CB1, CB10, CB2A), with or without the inward code."""
+    n = len(entry)
+    if not entry.isalpha():
+        return or_(home == entry, and_(func.length(home) == n + 3, home.like(entry + "___"), _inward(home)))
+    district_digit = _between(func.substr(home, n + 1, 1), "0", "9")
+    bare = and_(func.length(home).between(n + 1, n + 2), home.like(entry + "%"), district_digit)
+    full = and_(func.length(home).between(n + 4, n + 5), home.like(entry + "%"), district_digit, _inward(home))
+    return or_(bare, full)
+
+
+def feed_refusal(principal: Principal, sender: str | None) -> str | None:
+    """None when the principal may send messages as `sender` (MSH-4, or the FHIR source)."""
+    if principal.role is not Role.INTEGRATION:
+        return f"a {principal.role.value} does not send messages"
+    if not principal.sites:
+        return None
+    allowed = ", ".join(sorted(principal.sites))
+    if sender is None:
+        return f"the message's sender could not be read; this credential may send only for {allowed}"
+    if principal.has_site(sender):
+        return None
+    return f"this credential may send only for {allowed}, not for {sender}"
+
+
+def visible_senders(principal: Principal) -> list[str] | None:
+    """The senders whose message health a principal sees (None: all)."""
+    return sorted(principal.sites) if principal.sites else None
