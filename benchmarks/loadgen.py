@@ -50,6 +50,24 @@ LATE_DISCLOSURES = [
 ]
 
 
+COMPANIONS = ["Attended with mum.", "Attended with dad.", "Came in with a friend.", "Arrived by ambulance.",
+              "Walked in with grandmother.", "Sent in by the school nurse.", "Attended with carer.", "Came alone."]
+
+
+def clinical_note(rng: random.Random, core: str) -> str:
+    """A triage note around `core`: time, who came, observations. Every visit's text differs, as real
+    free text does (the detector caches by text, so repeating a handful of notes would measure the
+    cache, not the NLP); A08/A03 resend the visit's notes unchanged, as feeds do."""
+    return (f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d} triage. {core} {rng.choice(COMPANIONS)} "
+            f"Obs HR {rng.randint(60, 135)} RR {rng.randint(12, 28)} SpO2 {rng.randint(94, 100)}% "
+            f"T {rng.randint(360, 389) / 10:.1f}, pain {rng.randint(0, 10)}/10.")
+
+
+def vary_notes(visit: Visit, rng: random.Random) -> Visit:
+    visit.notes = [clinical_note(rng, n) for n in visit.notes]
+    return visit
+
+
 @dataclass
 class Msg:
     raw: bytes
@@ -77,7 +95,7 @@ def build_mix(n_messages: int, *, seed: int, prefix: str, span_days: float = 30.
     gen = Generator(seed=seed, now=now)
     rng = random.Random(seed * 7919 + 1)
     # ~1.15 messages per visit on average (A04 + 0.3 A08 + 0.85 A03 -> ~2.15); build enough visits.
-    n_visits = max(1, int(n_messages / (1 + A08_SHARE + A03_SHARE)) + 2)
+    n_visits = max(1, int(n_messages / (1 + A08_SHARE + A03_SHARE) * 1.08) + 5)
     start = now - timedelta(days=span_days)
     step = timedelta(days=span_days) / n_visits
     repeat_pool = [gen.child(age=rng.randint(11, 17)) for _ in range(max(3, n_visits // 25))]
@@ -112,12 +130,13 @@ def build_mix(n_messages: int, *, seed: int, prefix: str, span_days: float = 30.
         visit = gen.visit(person, site, kind=kind, arrival=arrival)
         if kind == "plain" and rng.random() < 0.5:
             visit.notes = visit.notes + [rng.choice(EXTRA_PLAIN_NOTES)]
+        vary_notes(visit, rng)
         expect = is_child and (kind != "plain" or repeat)
         emit(visit, "A04", arrival, child=is_child, kind=kind, repeat=repeat, expect=expect)
         if rng.random() < A08_SHARE:
             updated = copy.deepcopy(visit)
             if kind == "plain" and rng.random() < LATE_DISCLOSURE_SHARE:
-                updated.notes = updated.notes + [rng.choice(LATE_DISCLOSURES)]
+                updated.notes = updated.notes + [clinical_note(rng, rng.choice(LATE_DISCLOSURES))]
             else:
                 updated.observations = updated.observations + [("NM", "PAIN", "Pain score", str(rng.randint(1, 9)))]
             emit(updated, "A08", arrival + timedelta(minutes=rng.randint(20, 90)), child=is_child,
@@ -140,6 +159,7 @@ def describe_mix(msgs: list[Msg]) -> dict[str, object]:
         "a04_expected_flagged": sum(m.expect_flag for m in a04),
         "sites": dict(Counter(m.sender for m in msgs)),
         "mean_bytes": round(sum(len(m.raw) for m in msgs) / max(1, len(msgs))),
+        "distinct_note_texts": len({seg for m in msgs for seg in m.raw.split(b"\r") if seg.startswith(b"NTE")}),
     }
 
 

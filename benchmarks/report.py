@@ -38,6 +38,12 @@ def _rate_row(svc: dict[str, Any], rate: float) -> dict[str, Any] | None:
     return None
 
 
+def _not_aa(svc: dict[str, Any]) -> int:
+    runs = [svc.get("throughput", {}), svc.get("catch_up", {})] + list(svc.get("fixed_rate", []))
+    return sum(n for r in runs for code, n in (r.get("acks") or {}).items() if code != "AA") + sum(
+        n for r in runs for n in (r.get("errors") or {}).values())
+
+
 def evaluate_targets(res: dict[str, Any]) -> list[dict[str, Any]]:
     """One entry per target and database: value, target and whether it was met."""
     out: list[dict[str, Any]] = []
@@ -96,6 +102,10 @@ def render(res: dict[str, Any]) -> str:
             row("  ratio ours / bare peer",
                 [_fmt(svc[d]["throughput"]["msg_per_s"] / bare["msg_per_s"], nd=3) if d in svc else "-"
                  for d in dbs], ">= 0.5 (SQLite)")
+        if bare and bare.get("server_cpu_ms_per_msg"):
+            row("  server CPU per message: ours (bare peer) ms",
+                [f"{svc[d]['throughput'].get('server_cpu_ms_per_msg', 0):.2f} ({bare['server_cpu_ms_per_msg']:.3f})"
+                 if d in svc else "-" for d in dbs])
         row("  closed-loop ACK latency p50 / p95 / p99 ms",
             [_trio(svc[d]["throughput"]["latency_ms"]) if d in svc else "-" for d in dbs])
         rates = [r["offered_rate"] for r in next(iter(svc.values())).get("fixed_rate", [])]
@@ -106,8 +116,8 @@ def render(res: dict[str, Any]) -> str:
                 if not r:
                     cells.append("-")
                     continue
-                sat = f" SATURATED ({r['achieved_msg_per_s']:g}/s)" if r["saturated"] else ""
-                cells.append(_trio(r["ack_latency_ms"]) + sat)
+                sat = " SATURATED" if r["saturated"] else ""
+                cells.append(_trio(r["ack_latency_ms"]) + f" ({r['achieved_msg_per_s']:g}/s{sat})")
             row(f"ACK latency @{rate:g} msg/s p50 / p95 / p99 ms", cells, "p99 < 50 ms @50" if rate == 50 else "")
         for rate in rates:
             cells = []
@@ -116,6 +126,8 @@ def render(res: dict[str, Any]) -> str:
                 cells.append(_trio(r["time_to_flag_ms"], ("p50", "p99")) + f"  (n={r['time_to_flag_ms']['n']})"
                              if r else "-")
             row(f"Time to flag @{rate:g} msg/s p50 / p99 ms", cells, "p99 < 1000 ms")
+        row("ACKs other than AA over the whole run (should be 0)",
+            [str(_not_aa(svc[d])) if d in svc else "-" for d in dbs])
         row("Peak resident memory (service process)",
             [_fmt(svc[d].get("peak_rss_mb"), MB) if d in svc else "-" for d in dbs], "< 800 MB")
         row("  idle after start", [_fmt(svc[d].get("idle_rss_mb"), MB) if d in svc else "-" for d in dbs])
@@ -142,7 +154,8 @@ def render(res: dict[str, Any]) -> str:
                  for d in dbs])
         if prior:
             row("  ratio prior / empty (median, p95)",
-                [f"{ev[d]['ratio_median']} , {ev[d]['ratio_p95']}" if d in ev else "-" for d in dbs], "<= 1.5")
+                [f"{ev[d]['ratio_median']} , {ev[d]['ratio_p95']} (CPU median {ev[d].get('ratio_median_cpu')})"
+                 if d in ev else "-" for d in dbs], "<= 1.5")
     width = max(len(r[0]) for r in rows) if rows else 40
     colw = [max([len(names.get(d, d))] + [len(r[1][i]) for r in rows if i < len(r[1])]) for i, d in enumerate(dbs)]
     lines = []
@@ -150,6 +163,13 @@ def render(res: dict[str, Any]) -> str:
     lines.append(f"ed-alerts benchmark  {meta.get('started', '')}  commit {meta.get('git_commit')}"
                  f"{' (dirty)' if meta.get('git_dirty') else ''}  {meta.get('cpus')} CPUs  Python "
                  f"{meta.get('python')}{'  QUICK (smoke numbers)' if meta.get('quick') else ''}")
+    la = meta.get("loadavg_at_start")
+    if la:
+        lines.append(f"load average at start {la[0]:.2f}, at end {(meta.get('loadavg_at_end') or [0])[0]:.2f} "
+                     f"on {meta.get('cpus')} CPUs")
+        if la[0] > (meta.get("cpus") or 1) * 0.5:  # the run's own load shows at the end, not at the start
+            lines.append("WARNING: other work was running on this machine; wall-clock figures are pessimistic "
+                         "(the CPU-per-message and CPU ratio figures are less affected)")
     mix = res.get("mix", {})
     if mix:
         lines.append(f"mix: {mix.get('events')} children {mix.get('a04_children_share'):.0%} of A04s, "

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # noqa: E402
 
-from benchmarks import report, rule_eval  # noqa: E402
+from benchmarks import profile_service, report, rule_eval  # noqa: E402
 from benchmarks.loadgen import Msg, RunResult, build_mix, closed_loop, describe_mix, open_loop, summary_ms  # noqa: E402
 from benchmarks.service import (  # noqa: E402
     DEFAULT_PG_ADMIN_URL,
@@ -45,9 +45,21 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
 
 
-def _closed_summary(res: RunResult) -> dict[str, Any]:
-    return {"messages": res.sent, "seconds": round(res.elapsed_s, 2), "msg_per_s": round(res.rate, 1),
-            "acks": dict(res.acks), "errors": dict(res.errors), "latency_ms": summary_ms(res.latencies_ms)}
+def _closed_summary(res: RunResult, cpu_before: float | None = None, cpu_after: float | None = None
+                    ) -> dict[str, Any]:
+    out = {"messages": res.sent, "seconds": round(res.elapsed_s, 2), "msg_per_s": round(res.rate, 1),
+           "acks": dict(res.acks), "errors": dict(res.errors), "latency_ms": summary_ms(res.latencies_ms)}
+    if cpu_before is not None and cpu_after is not None and res.sent:
+        # CPU the server process spent per message: unlike msg/s, barely moved by other load on the box.
+        out["server_cpu_ms_per_msg"] = round((cpu_after - cpu_before) * 1000 / res.sent, 3)
+    return out
+
+
+def loadavg() -> list[float] | None:
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
 
 
 # --- time to flag ---------------------------------------------------------------------------------
@@ -57,8 +69,11 @@ class FlagReader:
     in GET /api/messages (its attendance id), then GET /api/attendances/{id} until `flags` is not
     empty. Time to flag = flags read - the message's scheduled send time."""
 
-    def __init__(self, base_url: str) -> None:
-        self.http = httpx.AsyncClient(base_url=base_url, timeout=30)
+    def __init__(self, svc: ServiceProcess) -> None:
+        self.svc = svc
+        self.http = httpx.AsyncClient(base_url=svc.base_url, timeout=30)
+        self.feed_headers = svc.integration_headers()
+        self.nurse_headers: dict[str, str] = {"X-Access-Reason": "benchmark: time to flag"}
         self.tasks: list[asyncio.Task[None]] = []
         self.ttf_ms: list[float] = []
         self.lookup_ms: list[float] = []  # the two reads after the ACK
@@ -66,13 +81,22 @@ class FlagReader:
         self.not_found = 0
         self.errors = 0
 
+    async def sign_in(self) -> None:
+        """The nurse's bearer token, as a client would get it (POST /auth/token)."""
+        if self.svc.readers.nurse is None:
+            return
+        name, password = self.svc.readers.nurse
+        r = await self.http.post("/auth/token", data={"username": name, "password": password})
+        r.raise_for_status()
+        self.nurse_headers["Authorization"] = f"Bearer {r.json()['access_token']}"
+
     def on_ack(self, m: Msg, sent: float, acked: float, ack: bytes) -> None:
         if m.expect_flag and b"MSA|AA" in ack:
             self.tasks.append(asyncio.create_task(self._read(m, sent, acked)))
 
     async def _attendance_id(self, m: Msg) -> int | None:
         for limit in (50, 500):
-            r = await self.http.get("/api/messages", params={"limit": limit})
+            r = await self.http.get("/api/messages", params={"limit": limit}, headers=self.feed_headers)
             r.raise_for_status()
             for row in r.json():
                 if row["control_id"] == m.control_id and row["sender"] == m.sender:
@@ -86,7 +110,7 @@ class FlagReader:
                 self.not_found += 1
                 return
             for _ in range(3):
-                r = await self.http.get(f"/api/attendances/{attendance_id}")
+                r = await self.http.get(f"/api/attendances/{attendance_id}", headers=self.nurse_headers)
                 r.raise_for_status()
                 if r.json().get("flags"):
                     done = time.perf_counter()
@@ -95,8 +119,10 @@ class FlagReader:
                     return
                 await asyncio.sleep(0.01)
             self.no_flags += 1
-        except httpx.HTTPError:
+        except httpx.HTTPError as exc:
             self.errors += 1
+            if self.errors <= 3:
+                log(f"flag reader: {type(exc).__name__}: {exc}")
 
     async def finish(self) -> dict[str, Any]:
         await asyncio.gather(*self.tasks)
@@ -110,7 +136,8 @@ class FlagReader:
 
 async def _fixed_rate(svc: ServiceProcess, rate: float, seconds: float, seed: int) -> dict[str, Any]:
     msgs = build_mix(int(rate * seconds * 1.1) + 20, seed=seed, prefix=f"R{int(rate)}-")
-    reader = FlagReader(svc.base_url)
+    reader = FlagReader(svc)
+    await reader.sign_in()
     res = await open_loop("127.0.0.1", svc.mllp_port, msgs, rate=rate, duration_s=seconds, connections=8,
                           seed=seed, on_ack=reader.on_ack)
     flags = await reader.finish()
@@ -120,7 +147,9 @@ async def _fixed_rate(svc: ServiceProcess, rate: float, seconds: float, seed: in
 
 
 def _feed_totals(svc: ServiceProcess) -> dict[str, int]:
-    rows = httpx.get(svc.base_url + "/api/feeds", timeout=60).json()
+    r = httpx.get(svc.base_url + "/api/feeds", timeout=60, headers=svc.integration_headers())
+    r.raise_for_status()
+    rows = r.json()
     keys = ("received", "processed", "quarantined", "pending", "duplicates")
     return {k: sum(int(r[k]) for r in rows) for k in keys}
 
@@ -132,6 +161,8 @@ def bench_service(kind: str, cfg: argparse.Namespace, workdir: Path) -> dict[str
     svc = ServiceProcess(db.url, workdir / f"service-{kind}.log", sampler)
     try:
         out["db_upgrade_s"] = round(db.upgrade(), 1)
+        readers = svc.provision_readers()
+        out["api_auth"] = bool(readers.integration_token)
         out["startup_s"] = round(svc.start(), 2)
         out["idle_rss_mb"] = round((svc.idle_rss or 0) / 2**20, 1)
         log(f"{kind}: service up in {out['startup_s']} s, idle RSS {out['idle_rss_mb']} MB")
@@ -140,8 +171,23 @@ def bench_service(kind: str, cfg: argparse.Namespace, workdir: Path) -> dict[str
 
         msgs = build_mix(cfg.messages, seed=101, prefix="TP")
         log(f"{kind}: throughput, {len(msgs)} messages over {cfg.connections} connections...")
+        out["loadavg_before_throughput"] = loadavg()
+        spy = None
+        if cfg.profile and svc.proc is not None:
+            profile_raw = RESULTS / f"profile-{cfg.stamp}-{kind}.txt"
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            spy = profile_service.start(svc.proc.pid, profile_raw)
+            time.sleep(1.0)  # let py-spy attach before the load starts
+        cpu0 = svc.cpu_seconds()
         res = asyncio.run(closed_loop("127.0.0.1", svc.mllp_port, msgs, connections=cfg.connections))
-        out["throughput"] = _closed_summary(res)
+        out["throughput"] = _closed_summary(res, cpu0, svc.cpu_seconds())
+        if spy is not None:
+            err = profile_service.stop(spy)
+            if profile_raw.exists():
+                out["profile"] = {"raw": str(profile_raw.relative_to(REPO_ROOT)),
+                                  **profile_service.summarise(profile_raw)}
+            else:
+                out["profile"] = {"error": err}
         log(f"{kind}: {out['throughput']['msg_per_s']} msg/s")
 
         out["fixed_rate"] = []
@@ -166,7 +212,10 @@ def bench_service(kind: str, cfg: argparse.Namespace, workdir: Path) -> dict[str
         out["catch_up"] = _catch_up(cfg.backlog, restart_s, drain, recovery_s)
         log(f"{kind}: drained {cfg.backlog} in {drain.elapsed_s:.0f} s ({drain.rate:.1f} msg/s); 100,000 -> "
             f"~{out['catch_up']['extrapolated_100k_minutes']} min")
-        out["feeds"] = _feed_totals(svc)
+        try:
+            out["feeds"] = _feed_totals(svc)
+        except (httpx.HTTPError, KeyError, TypeError, ValueError) as exc:
+            out["feeds"] = {"error": f"{type(exc).__name__}: {exc}"}
     finally:
         svc.stop()
         sampler.close()
@@ -209,9 +258,10 @@ def bench_bare_peer(cfg: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         msgs = build_mix(cfg.messages, seed=101, prefix="TP")
         log(f"bare peer: the same {len(msgs)} messages over {cfg.connections} connections "
             f"(cycled for at least {cfg.bare_seconds:g} s)...")
+        cpu0 = peer.cpu_seconds()
         res = asyncio.run(closed_loop("127.0.0.1", peer.port, msgs, connections=cfg.connections,
                                       min_seconds=cfg.bare_seconds))
-        out = _closed_summary(res)
+        out = _closed_summary(res, cpu0, peer.cpu_seconds())
         log(f"bare peer: {out['msg_per_s']} msg/s")
         return out
     finally:
@@ -260,6 +310,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--only", choices=["service", "rules", "memory"], action="append",
                    help="run only these parts (repeatable); default all")
     p.add_argument("--no-sqlite", action="store_true", help="with --postgres: PostgreSQL only")
+    p.add_argument("--profile", action="store_true",
+                   help="py-spy (--gil) on the service during the throughput run; needs `pip install py-spy`")
     cfg = p.parse_args(argv)
     q = cfg.quick
     cfg.messages = cfg.messages or (200 if q else 2000)
@@ -280,14 +332,18 @@ def main(argv: list[str] | None = None) -> int:
         log(f"PostgreSQL not reachable at {cfg.pg_admin_url}: {why}; running SQLite only")
         kinds.remove("postgres")
     started = datetime.now(UTC)
+    cfg.stamp = started.strftime("%Y%m%dT%H%M%SZ")
+    if cfg.profile and profile_service.available() is None:
+        log("--profile needs py-spy: .venv/bin/pip install py-spy")
+        return 2
     t0 = time.perf_counter()
     results: dict[str, Any] = {
         "meta": {
             "started": started.isoformat(timespec="seconds"), "quick": cfg.quick,
             "git_commit": _git("rev-parse", "--short", "HEAD"), "git_dirty": bool(_git("status", "--porcelain")),
             "python": platform.python_version(), "platform": platform.platform(),
-            "cpus": os.cpu_count(), "databases": kinds,
-            "config": {k: v for k, v in vars(cfg).items() if k not in {"pg_admin_url"}},
+            "cpus": os.cpu_count(), "databases": kinds, "loadavg_at_start": loadavg(),
+            "config": {k: v for k, v in vars(cfg).items() if k not in {"pg_admin_url", "stamp"}},
         },
         "mix": describe_mix(build_mix(cfg.messages, seed=101, prefix="TP")),
         "service": {}, "rule_eval": {},
@@ -313,8 +369,12 @@ def main(argv: list[str] | None = None) -> int:
                 log(f"--- tail of {name.name} ---\n{name.read_text(errors='replace')[-2000:]}")
             raise
     results["meta"]["seconds"] = round(time.perf_counter() - t0)
+    results["meta"]["loadavg_at_end"] = loadavg()
     results["targets"] = report.evaluate_targets(results)
     print(report.render(results))
+    for kind, svc_res in results["service"].items():
+        if "samples" in svc_res.get("profile", {}):
+            print(f"\n[{kind}] " + profile_service.render(svc_res["profile"]))
     paths = write_results(results, started, quick=cfg.quick)
     print("\nJSON: " + ", ".join(str(p.relative_to(REPO_ROOT)) for p in paths))
     return 0

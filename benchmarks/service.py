@@ -9,6 +9,7 @@ Migrations run first with `python -m ed_alerts db upgrade`, as an operator would
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -16,6 +17,7 @@ import sys
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -162,6 +164,29 @@ class MemorySampler:
 
 # --- processes ---------------------------------------------------------------------------------
 
+def cpu_seconds(proc: subprocess.Popen[bytes] | None) -> float | None:
+    """User + system CPU seconds a live process has used (all its threads)."""
+    if proc is None or proc.poll() is not None:
+        return None
+    try:
+        t = psutil.Process(proc.pid).cpu_times()
+        return float(t.user + t.system)
+    except psutil.Error:
+        return None
+
+
+BENCH_SITES = ["RGT01", "RGT02", "RGTMIU", "RYC"]
+
+
+@dataclass
+class Readers:
+    """Who the benchmark reads the API as: an integration feed's API token (GET /api/messages,
+    /api/feeds) and an ED nurse scoped to every benchmark site (GET /api/attendances/{id})."""
+
+    integration_token: str | None = None
+    nurse: tuple[str, str] | None = None
+
+
 class ServiceProcess:
     """`python -m ed_alerts serve` with the benchmark's database, ports and site registry."""
 
@@ -176,7 +201,10 @@ class ServiceProcess:
             "ED_ALERTS_SITES_FILE": str(SITES_FILE),
             "ED_ALERTS_MLLP_PORT": str(self.mllp_port),
             "ED_ALERTS_HTTP_PORT": str(self.http_port),
+            # a fixed key for the run, so tokens outlive the catch-up restart
+            "ED_ALERTS_SECRET_KEY": secrets.token_hex(32),
         }
+        self.readers = Readers()
         self.proc: subprocess.Popen[bytes] | None = None
         self.peak_hwm = 0  # VmHWM of every process started by this object, the largest
         self.idle_rss: int | None = None  # RSS once started, before any message
@@ -184,6 +212,31 @@ class ServiceProcess:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
+
+    def provision_readers(self) -> Readers:
+        """Create the benchmark's API users with `ed-alerts users add` (before start). A tree without
+        the users command (no sign-in yet) gets no credentials, and the API is read without them."""
+        def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+            return subprocess.run([sys.executable, "-m", "ed_alerts", *args], env=self.env, cwd=REPO_ROOT,
+                                  input=stdin, capture_output=True, text=True, timeout=120)
+
+        if cli("users", "--help").returncode != 0:
+            return self.readers
+        done = cli("users", "add", "bench-feed", "--role", "integration", "--no-password", "--token")
+        if done.returncode != 0:
+            raise RuntimeError(f"users add (integration) failed:\n{done.stdout}\n{done.stderr}")
+        self.readers.integration_token = done.stdout.strip().splitlines()[-1].strip()
+        password = secrets.token_urlsafe(24)
+        sites = [a for site in BENCH_SITES for a in ("--site", site)]
+        done = cli("users", "add", "bench-nurse", "--role", "ed_nurse", *sites, stdin=password + "\n")
+        if done.returncode != 0:
+            raise RuntimeError(f"users add (ed_nurse) failed:\n{done.stdout}\n{done.stderr}")
+        self.readers.nurse = ("bench-nurse", password)
+        return self.readers
+
+    def integration_headers(self) -> dict[str, str]:
+        token = self.readers.integration_token
+        return {"Authorization": f"Bearer {token}"} if token else {}
 
     def start(self, timeout: float = 90) -> float:
         """Start and wait until HTTP answers /healthz and MLLP accepts; returns the seconds taken."""
@@ -212,6 +265,9 @@ class ServiceProcess:
                 pass
             time.sleep(0.05)
         raise RuntimeError(f"service did not start:\n{self.log_path.read_text()[-3000:]}")
+
+    def cpu_seconds(self) -> float | None:
+        return cpu_seconds(self.proc)
 
     def rss(self) -> int | None:
         if self.proc is None or self.proc.poll() is not None:
@@ -260,6 +316,9 @@ class BarePeerProcess:
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError("bare peer did not start")
+
+    def cpu_seconds(self) -> float | None:
+        return cpu_seconds(self.proc)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -1,37 +1,31 @@
 """Who is acting: the `get_actor` dependency every route that changes or reads a child's record uses.
 
-For now the acting user comes from the `X-User` and `X-Role` headers (anonymous when absent). The
-authentication work replaces the body of `get_actor` with the signed-in user; routes and services
-depend only on the `Actor` it returns, so nothing else has to change.
+The actor is the authenticated principal (ed_alerts/auth): a signed-in user, a feed's API token, or
+a user of the hospital's sign-on. Routes and services depend only on the `Actor` it returns. A route
+should also declare who may use it with `require(...)`; `get_actor` alone only insists on a sign-in.
 """
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 
 from ed_alerts.audit.service import Actor
+from ed_alerts.auth.errors import Unauthorized
+from ed_alerts.auth.policy import current_principal
+from ed_alerts.auth.roles import Role
 from ed_alerts.errors import Forbidden
 
 ANONYMOUS = Actor("anonymous", "anonymous")
+__all__ = ["ANONYMOUS", "Role", "get_actor", "is_named", "require_named", "require_role"]
 
 
-class Role(StrEnum):
-    """Roles named in DESIGN.md section 8, as the referral workflow checks them."""
-
-    ED_NURSE = "ed_nurse"
-    SAFEGUARDING_NURSE = "safeguarding_nurse"
-    ICB_LEAD = "icb_lead"
-    INTEGRATION = "integration"
-
-
-def get_actor(request: Request) -> Actor:
-    name = (request.headers.get("x-user") or "").strip()
-    role = (request.headers.get("x-role") or "").strip()
-    if not name:
-        return ANONYMOUS
-    return Actor(name=name[:200], role=(role or "anonymous")[:40])
+async def get_actor(request: Request) -> Actor:
+    # Authenticated once per request: the route's `require(...)` has usually done it already.
+    principal = await run_in_threadpool(current_principal, request)
+    if principal is None:
+        raise Unauthorized("sign in first: send Authorization: Bearer <token> (POST /auth/token)")
+    return principal.actor
 
 
 def is_named(actor: Actor) -> bool:
@@ -41,10 +35,11 @@ def is_named(actor: Actor) -> bool:
 
 def require_named(actor: Actor, doing: str) -> None:
     if not is_named(actor):
-        raise Forbidden(f"{doing} must be done by a named user (give X-User and X-Role)")
+        raise Forbidden(f"{doing} must be done by a named, signed-in user")
 
 
 def require_role(actor: Actor, role: Role, doing: str) -> None:
     require_named(actor, doing)
     if actor.role != role.value:
-        raise Forbidden(f"{doing} is for the {role.value.replace('_', ' ')}; you are signed in as {actor.role}")
+        raise Forbidden(f"{doing} is for the {role.value.replace('_', ' ')}; "
+                        f"you are signed in as {actor.role}")

@@ -10,15 +10,22 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from ed_alerts.attendances.router import router as attendances_router
+from ed_alerts.auth.authenticate import Authenticator
+from ed_alerts.auth.router import router as auth_router
 from ed_alerts.cds_hooks.router import router as cds_hooks_router
 from ed_alerts.errors import DomainError
 from ed_alerts.fhir_api.router import router as fhir_router
 from ed_alerts.ingest.mllp_listener import build_mllp_server
 from ed_alerts.ingest.pipeline import process_pending
 from ed_alerts.ingest.router import router as ingest_router
+from ed_alerts.referrals.jobs import referral_jobs
+from ed_alerts.referrals.router import router as referrals_router
+from ed_alerts.scheduler.runner import JobScheduler
 from ed_alerts.operations.router import router as operations_router
 from ed_alerts.services import Services
 from ed_alerts.settings import Settings, get_settings
+from ed_alerts.users.router import router as users_router
+from ed_alerts.web.signin import router as signin_router
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +48,15 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
             await mllp.start()
             log.info("MLLP listening on %s:%s", settings.mllp_host, mllp.port)
         app.state.mllp = mllp
+        scheduler = None
+        if settings.scheduler_enabled:
+            scheduler = JobScheduler(svc, referral_jobs(settings))
+            scheduler.start()
         try:
             yield
         finally:
+            if scheduler is not None:
+                scheduler.shutdown()
             if mllp is not None:
                 await mllp.stop()
             if own:
@@ -54,11 +67,19 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status_code)
+        # Access errors carry headers (WWW-Authenticate on 401, Retry-After on 429).
+        return JSONResponse(exc.body(), status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    # Built with the app, not in the lifespan: it holds the sign-in limiter and the OIDC key cache.
+    app.state.auth = Authenticator.from_settings(settings)
 
     app.include_router(operations_router)
+    app.include_router(auth_router)
+    app.include_router(signin_router)
+    app.include_router(users_router)
     app.include_router(ingest_router)
     app.include_router(attendances_router)
+    app.include_router(referrals_router)
     app.include_router(fhir_router)  # after ingest: its catch-all GET /fhir/{type} must not shadow it
     app.include_router(cds_hooks_router)
     return app

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from ed_alerts.settings import REPO_ROOT, get_settings
+from ed_alerts.users.cli import users_app
 
 app = typer.Typer(help="ed-alerts: safeguarding flags and referral tracking for children in emergency care.",
                   no_args_is_help=True)
@@ -20,6 +21,7 @@ app.add_typer(quarantine_app, name="quarantine")
 app.add_typer(rules_app, name="rules")
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+app.add_typer(users_app, name="users")
 
 
 @audit_app.command("verify")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -10,7 +11,7 @@ from pathlib import Path
 import uvicorn
 
 from ed_alerts.app import create_app
-from ed_alerts.settings import get_settings
+from ed_alerts.settings import Settings, get_settings
 from ed_alerts.synthetic import Generator, adt
 from integrations.mllp import MLLPClient
 
@@ -38,8 +39,46 @@ def demo_feed(now: datetime) -> list[bytes]:
     return messages
 
 
+# Who you can be in the demo: one user per role, all with one fresh random password per run.
+DEMO_USERS = {
+    "demo-nurse": ("ed_nurse", ["RGT01"], None),
+    "demo-safeguarding": ("safeguarding_nurse", [], "RGT"),
+    "demo-icb": ("icb_lead", [], None),
+    "demo-integration": ("integration", [], None),
+    "demo-admin": ("admin", [], None),
+}
+
+
+def ensure_demo_users(settings: Settings) -> str:
+    """Create the demo users, or reset their password: there is no default password to leave behind."""
+    from ed_alerts.audit.service import Actor
+    from ed_alerts.auth.roles import Role
+    from ed_alerts.db.session import Database
+    from ed_alerts.users.service import NewUser, create_user, find_user, set_password
+
+    if settings.environment == "production":
+        raise RuntimeError("the demo creates users with a printed password: not in production")
+    password = secrets.token_urlsafe(12)
+    actor = Actor.system("demo")
+    db = Database.from_settings(settings)
+    try:
+        with db.session() as session:
+            for name, (role, sites, trust) in DEMO_USERS.items():
+                if find_user(session, name) is None:
+                    create_user(session, NewUser(name=name, role=Role(role), sites=sites, trust=trust,
+                                                 password=password), actor=actor, registry=None,
+                                password_min_length=settings.password_min_length)
+                else:
+                    set_password(session, name, password, actor=actor,
+                                 password_min_length=settings.password_min_length)
+    finally:
+        db.dispose()
+    return password
+
+
 def run_demo(*, host: str, port: int, sites_file: Path) -> None:
     settings = get_settings().model_copy(update={"sites_file": settings_sites(sites_file)})
+    password = ensure_demo_users(settings)
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host=host, port=port, log_config=None))
 
     def feed() -> None:
@@ -58,6 +97,10 @@ def run_demo(*, host: str, port: int, sites_file: Path) -> None:
         print(f"  Feed health:    http://{host}:{port}/api/feeds")
         print(f"  Messages:       http://{host}:{port}/api/messages")
         print(f"  MLLP listener:  {settings.mllp_host}:{settings.mllp_port}")
+        print(f"  Sign in:        http://{host}:{port}/signin as {', '.join(DEMO_USERS)}")
+        print(f"                  password for this run: {password}")
+        print(f"  A token:        curl -d username=demo-integration -d password={password} "
+              f"http://{host}:{port}/auth/token")
         print("Press Ctrl+C to stop.\n", flush=True)
 
     threading.Thread(target=feed, daemon=True).start()

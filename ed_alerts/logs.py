@@ -53,7 +53,7 @@ def safe_exception_text(exc_info: ExcInfo) -> str:
 
 
 class SafeFormatter(logging.Formatter):
-    def formatException(self, ei: Any) -> str:  # noqa: N802 - logging's name
+    def formatException(self, ei: Any) -> str:
         return safe_exception_text(ei)
 
 

@@ -14,10 +14,13 @@ from ed_alerts.evaluation import RulePack, TextFindingLike, check_text_concepts,
 from ed_alerts.evaluation.text import DisclosureDetector
 from ed_alerts.flags.evaluator import FlagEvaluator
 from ed_alerts.ingest.pipeline import IngestContext
+from ed_alerts.referrals.authorities import LocalAuthorityRegistry
+from ed_alerts.referrals.context import ReferralContext
 from ed_alerts.operations.metrics import Metrics
 from ed_alerts.settings import Settings
 from ed_alerts.sites.registry import SiteRegistry
 from integrations import hl7v2
+from integrations.local_authority import ReferralSender
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,7 @@ class Services:
     pack: RulePack
     flags: FlagEvaluator
     ingest: IngestContext
+    referrals: ReferralContext
     metrics: Metrics
 
     @classmethod
@@ -71,8 +75,15 @@ class Services:
         flags = FlagEvaluator(pack=pack, detector=detector, sites=sites)
         metrics = Metrics.build(db, sites, pack)  # one registry per service: tests build many
         ingest = IngestContext(db=db, sites=sites, hooks=[flags], observers=[metrics.ingest.observe])
+        authorities = LocalAuthorityRegistry.load(settings.local_authorities_file,
+                                                  production=settings.environment == "production")
+        referrals = ReferralContext(db=db, settings=settings, authorities=authorities, sites=sites,
+                                    sender=ReferralSender())
         return cls(settings=settings, db=db, sites=sites, pack=pack, flags=flags, ingest=ingest,
-                   metrics=metrics)
+                   referrals=referrals, metrics=metrics)
 
     def close(self) -> None:
+        close_sender = getattr(self.referrals.sender, "close", None)
+        if close_sender is not None:  # a test's stand-in sender may have nothing to close
+            close_sender()
         self.db.dispose()

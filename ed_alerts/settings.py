@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import secrets
 from pathlib import Path
@@ -103,6 +104,11 @@ class Settings(BaseSettings):
         if any(a.upper().startswith("HS") or a.lower() == "none" for a in self.oidc_algorithms):
             # A shared-secret or unsigned algorithm would let anyone holding the public JWKS mint tokens.
             raise ValueError("ED_ALERTS_OIDC_ALGORITHMS must be asymmetric (RS256, PS256, ES256, ...)")
+        for peer in self.mllp_allowed_peers:
+            try:
+                ipaddress.ip_network(peer, strict=False)
+            except ValueError as exc:
+                raise ValueError(f"ED_ALERTS_MLLP_ALLOWED_PEERS: {peer!r} is not an address or network") from exc
         if (self.mllp_tls_cert_file is None) != (self.mllp_tls_key_file is None):
             raise ValueError("MLLP TLS needs both ED_ALERTS_MLLP_TLS_CERT_FILE and ED_ALERTS_MLLP_TLS_KEY_FILE")
         if self.mllp_tls_client_ca_file is not None and self.mllp_tls_cert_file is None:

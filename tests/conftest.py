@@ -6,9 +6,11 @@ Under CI (CI=true) an unreachable PostgreSQL is an error, not a skip: a green ru
 
 from __future__ import annotations
 
+import itertools
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -122,8 +124,9 @@ def db_url(request: pytest.FixtureRequest, migrated_urls: dict[str, str]) -> str
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
+    # The scheduler stays off in tests unless a test is about it (tests/referrals drive jobs directly).
     return Settings(database_url=db_url, sites_file=DATA / "sites.yaml", mllp_enabled=False,
-                    default_trust="UNREGISTERED")
+                    default_trust="UNREGISTERED", scheduler_enabled=False)
 
 
 @pytest.fixture
@@ -160,3 +163,66 @@ def client(settings: Settings, services: Services) -> Iterator["TestClient"]:
 
     with TestClient(create_app(settings, services=services)) as test_client:
         yield test_client
+
+
+# --- signed-in users (ed_alerts/auth) ----------------------------------------------------------
+
+TEST_PASSWORD = "synthetic-password-for-tests"
+
+
+@dataclass(frozen=True)
+class AppUser:
+    id: int
+    name: str
+    role: str
+    sites: tuple[str, ...]
+    trust: str | None
+    password: str
+    api_token: str | None
+
+
+@pytest.fixture(scope="session")
+def _test_password_hash() -> str:
+    from ed_alerts.auth.passwords import hash_password
+
+    return hash_password(TEST_PASSWORD)  # argon2 is slow on purpose: once per run, not per user
+
+
+@pytest.fixture
+def make_user(services: Services, _test_password_hash: str) -> Callable[..., AppUser]:
+    """`make_user(role, sites=[...], trust=..., name=..., api_token=False)`: a user in the database,
+    with the password TEST_PASSWORD. Scope is not validated, so tests can build odd users too."""
+    from ed_alerts.audit.service import Actor
+    from ed_alerts.auth.roles import Role
+    from ed_alerts.users.models import User
+    from ed_alerts.users.service import issue_api_token
+
+    counter = itertools.count(1)
+
+    def make(role: str, *, sites: Iterable[str] = (), trust: str | None = None, name: str | None = None,
+             api_token: bool = False) -> AppUser:
+        role_value = Role(role).value
+        user_name = (name or f"{role_value.replace('_', '-')}-{next(counter)}").lower()
+        site_codes = tuple(sorted(s.upper() for s in sites))
+        with services.db.session() as session:
+            user = User(name=user_name, role=role_value, sites=list(site_codes), trust=trust,
+                        password_hash=_test_password_hash, active=True)
+            session.add(user)
+            session.flush()
+            token = issue_api_token(session, user_name, actor=Actor.system("tests")) if api_token else None
+            return AppUser(id=user.id, name=user_name, role=role_value, sites=site_codes, trust=trust,
+                           password=TEST_PASSWORD, api_token=token)
+
+    return make
+
+
+@pytest.fixture
+def auth_headers(settings: Settings) -> Callable[[AppUser], dict[str, str]]:
+    """`auth_headers(user)`: an Authorization header with a bearer token of ours for that user."""
+    from ed_alerts.auth import tokens
+
+    def headers(user: AppUser) -> dict[str, str]:
+        token, _ = tokens.issue(settings, user_id=user.id, name=user.name, role=user.role)
+        return {"Authorization": f"Bearer {token}"}
+
+    return headers

@@ -30,4 +30,5 @@ def get_access_reason(
 
 def record_view(session: Session, actor: Actor, entity_type: str, entity_id: object, *,
                 patient_id: int | None, reason: str) -> AuditEntry:
-    return record(session, actor, "record.viewed", entity_type, entity_id, patient_id=patient_id, reason=reason)
+    return record(session, actor, "record.viewed", entity_type, entity_id, patient_id=patient_id,
+                  reason=reason)

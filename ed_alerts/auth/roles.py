@@ -21,16 +21,16 @@ def check_scope(role: Role, sites: list[str], trust: str | None) -> None:
     """Refuse combinations that would leave a user seeing nothing, or more than their role means."""
     if role is Role.ED_NURSE:
         if not sites:
-            raise ScopeError("an ed_nurse needs at least one --site")
+            raise ScopeError("an ed_nurse needs at least one site (--site)")
         if trust:
             raise ScopeError("an ed_nurse is scoped by site, not by trust")
     elif role is Role.SAFEGUARDING_NURSE:
         if not trust:
-            raise ScopeError("a safeguarding_nurse needs --trust")
+            raise ScopeError("a safeguarding_nurse needs a trust (--trust)")
         if sites:
             raise ScopeError("a safeguarding_nurse is scoped by trust, not by site")
     elif role is Role.INTEGRATION:
         if trust:
-            raise ScopeError("an integration user may be scoped by --site (the feeds it sends for), not by trust")
+            raise ScopeError("an integration user may be scoped by site (the feeds it sends for), not by trust")
     elif sites or trust:
         raise ScopeError(f"a {role.value} has no site or trust scope")

@@ -15,18 +15,25 @@ condition over `Attendance` joined to `Patient`, for queues and lists.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
+from fastapi import Request
 from sqlalchemy import ColumnElement, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from ed_alerts.attendances.models import Attendance
+from ed_alerts.auth.policy import Scope
 from ed_alerts.auth.principal import Principal
 from ed_alerts.auth.roles import Role
 from ed_alerts.domain import SourceType
 from ed_alerts.evaluation.postcodes import in_area, outward_code
 from ed_alerts.patients.models import Patient
 from ed_alerts.sites.registry import SiteRegistry
+
+if TYPE_CHECKING:
+    from ed_alerts.services import Services
 
 AMBULANCE = SourceType.AMBULANCE.value
 
@@ -142,3 +149,34 @@ def feed_refusal(principal: Principal, sender: str | None) -> str | None:
 def visible_senders(principal: Principal) -> list[str] | None:
     """The senders whose message health a principal sees (None: all)."""
     return sorted(principal.sites) if principal.sites else None
+
+
+# --- scopes for `require(..., scope=...)` --------------------------------------------------------
+
+AttendanceResolver = Callable[[Session, str], "int | None"]
+
+
+def _attendance_id(_: Session, value: str) -> int | None:
+    return int(value) if value.isdigit() else None
+
+
+def attendance_scope(param: str = "attendance_id", resolve: AttendanceResolver | None = None) -> Scope:
+    """The attendance named by a path parameter must be visible to the principal.
+
+    `resolve` maps the parameter to an attendance id (for example a referral id to its attendance);
+    when it finds nothing the check lets the route answer its own 404 or 422.
+    """
+    to_attendance = resolve or _attendance_id
+
+    def check(principal: Principal, request: Request, services: Services) -> str | None:
+        value = request.path_params.get(param)
+        if value is None:
+            raise RuntimeError(f"attendance_scope: the route has no path parameter {param!r}")
+        with services.db.session() as session:
+            attendance_id = to_attendance(session, str(value))
+            ref = attendance_ref(session, attendance_id) if attendance_id is not None else None
+        if ref is None:
+            return None
+        return attendance_refusal(principal, ref, services.sites)
+
+    return Scope(name=f"attendance of {{{param}}}", check=check)

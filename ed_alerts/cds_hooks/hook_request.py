@@ -18,20 +18,21 @@ class HookRequestError(ValueError):
 
 
 class HookContext(BaseModel):
+    # Field names as the specification spells them; anything else an EHR sends is kept, not refused.
     model_config = ConfigDict(extra="allow")
 
-    patientId: str = Field(min_length=1)  # noqa: N815 - the spec's field names
-    userId: str | None = None  # noqa: N815
-    encounterId: str | None = None  # noqa: N815
+    patientId: str = Field(min_length=1)
+    userId: str | None = None
+    encounterId: str | None = None
 
 
 class HookRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     hook: str = Field(min_length=1)
-    hookInstance: str = Field(min_length=1)  # noqa: N815
-    fhirServer: str | None = None  # noqa: N815 - we never call back: prefetch is enough
-    fhirAuthorization: dict[str, Any] | None = None  # noqa: N815
+    hookInstance: str = Field(min_length=1)
+    fhirServer: str | None = None  # we never call back: the prefetched Patient is enough
+    fhirAuthorization: dict[str, Any] | None = None
     context: HookContext
     prefetch: dict[str, Any] | None = None
 

@@ -18,7 +18,15 @@ from ed_alerts.attendances.models import Attendance
 from ed_alerts.domain import NHS_NUMBER_SYSTEM
 from ed_alerts.fhir_api.dates import DateCriterion
 from ed_alerts.fhir_api.search import (
-    Category, Criterion, Dates, Encounters, FlagIds, FlagSearch, PatientIdentifiers, PatientIds, Statuses,
+    Category,
+    Criterion,
+    Dates,
+    Encounters,
+    FlagIds,
+    FlagSearch,
+    PatientIdentifiers,
+    PatientIds,
+    Statuses,
 )
 from ed_alerts.flags.models import Flag
 from ed_alerts.patients.lookup import survivor_id
@@ -92,7 +100,7 @@ def _rows(session: Session, results: Sequence[Any]) -> list[FlagRow]:
     return [FlagRow(flag=flag, patient_id=pid, nhs_number=numbers.get(pid)) for flag, pid in results]
 
 
-def _base() -> Select[Any]:
+def _base() -> Select:  # type: ignore[type-arg]  # its parameters differ between SQLAlchemy 2.0 and 2.1
     return select(Flag, Attendance.patient_id).join(Attendance, Attendance.id == Flag.attendance_id)
 
 

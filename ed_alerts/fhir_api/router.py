@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from ed_alerts.db.ids import row_id
@@ -65,12 +66,12 @@ def get_flag_search(request: Request, services: ServicesDep) -> JSONResponse:
     return _search(request, services, request.query_params.multi_items())
 
 
-@router.post("/Flag/_search", summary="Search flags with form-encoded parameters (keeps NHS numbers out of URLs)")
+@router.post("/Flag/_search", summary="Search flags, parameters form-encoded (no NHS number in the URL)")
 async def post_flag_search(request: Request, services: ServicesDep) -> JSONResponse:
     form = await request.form()
     params = [*request.query_params.multi_items(),
               *((k, v) for k, v in form.multi_items() if isinstance(v, str))]
-    return _search(request, services, params)
+    return await run_in_threadpool(_search, request, services, params)  # the database work is blocking
 
 
 @router.get("/Flag/{flag_id}", summary="Read one flag")

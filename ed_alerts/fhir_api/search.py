@@ -9,7 +9,7 @@ says `Prefer: handling=lenient`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from ed_alerts.db.ids import row_id
@@ -182,7 +182,7 @@ def _non_negative_int(name: str, value: str) -> int:
     return int(value)
 
 
-_CRITERIA = {
+_CRITERIA: dict[str, Callable[[str, str], Criterion]] = {
     "patient": lambda n, v: PatientIds(_reference_ids(n, v, "Patient")),
     "patient:Patient": lambda n, v: PatientIds(_reference_ids(n, v, "Patient")),
     "patient:identifier": _patient_identifiers,

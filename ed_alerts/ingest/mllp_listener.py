@@ -1,4 +1,8 @@
-"""Connects the MLLP transport to the ingest pipeline: each frame is ingested, then acknowledged."""
+"""Connects the MLLP transport to the ingest pipeline: each frame is ingested, then acknowledged.
+
+Connections come only from allowed peers, and each message only from a peer allowed for its sender
+(ed_alerts/ingest/mllp_peers.py); a message refused for its peer is answered AR and not stored.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import logging
 
 from ed_alerts.errors import MessageTooLarge
 from ed_alerts.ingest.acks import hl7_ack
+from ed_alerts.ingest.mllp_peers import PeerPolicy, build_ssl_context
 from ed_alerts.ingest.models import ContentType, Transport
 from ed_alerts.ingest.pipeline import IngestContext, ingest
 from ed_alerts.settings import Settings
@@ -17,7 +22,14 @@ log = logging.getLogger(__name__)
 
 
 def build_mllp_server(settings: Settings, ctx: IngestContext) -> MLLPServer:
+    peers = PeerPolicy.from_settings(settings, ctx.sites)
+
     async def handle(raw: bytes, peer: PeerInfo) -> bytes:
+        header = hl7v2.peek_header(raw)
+        refused = peers.refusal(peer.host, header.sender if header else None)
+        if refused is not None:
+            log.warning("MLLP message refused from %s: %s", peer, refused)
+            return hl7v2.build_ack(header, "AR", text=refused, error_code="207")
         # The database work is synchronous; a thread keeps the event loop (and HTTP) responsive.
         # The ACK is built only after ingest() returned, i.e. after the commit.
         outcome = await asyncio.to_thread(ingest, ctx, raw, ContentType.HL7V2, Transport.MLLP)
@@ -30,4 +42,5 @@ def build_mllp_server(settings: Settings, ctx: IngestContext) -> MLLPServer:
 
     return MLLPServer(handle, host=settings.mllp_host, port=settings.mllp_port,
                       max_message_bytes=settings.max_message_bytes,
-                      idle_timeout_s=settings.mllp_idle_timeout_s, on_oversize=on_oversize)
+                      idle_timeout_s=settings.mllp_idle_timeout_s, on_oversize=on_oversize,
+                      allowed_peers=peers.connection_allowlist(), ssl_context=build_ssl_context(settings))

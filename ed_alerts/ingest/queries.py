@@ -13,10 +13,14 @@ def _summary(msg: InboundMessage) -> MessageSummary:
     return MessageSummary.model_validate(msg, from_attributes=True)
 
 
-def list_messages(session: Session, *, status: MessageStatus | None, limit: int) -> list[MessageSummary]:
+def list_messages(session: Session, *, status: MessageStatus | None, limit: int,
+                  senders: list[str] | None = None) -> list[MessageSummary]:
+    """`senders`: only messages from these (upper-case) senders; None for all."""
     stmt = select(InboundMessage).order_by(InboundMessage.id.desc()).limit(limit)
     if status is not None:
         stmt = stmt.where(InboundMessage.status == status)
+    if senders is not None:
+        stmt = stmt.where(func.upper(InboundMessage.sender).in_(senders))
     return [_summary(m) for m in session.scalars(stmt)]
 
 
@@ -25,11 +29,11 @@ def get_message(session: Session, message_id: int) -> MessageSummary | None:
     return _summary(msg) if msg is not None else None
 
 
-def feed_health(session: Session) -> list[FeedHealth]:
+def feed_health(session: Session, *, senders: list[str] | None = None) -> list[FeedHealth]:
     def count(status: MessageStatus):  # type: ignore[no-untyped-def]
         return func.sum(case((InboundMessage.status == status, 1), else_=0))
 
-    rows = session.execute(
+    stmt = (
         select(
             InboundMessage.sender,
             func.min(case((InboundMessage.registered_sender, 1), else_=0)),
@@ -40,7 +44,10 @@ def feed_health(session: Session) -> list[FeedHealth]:
             func.sum(InboundMessage.duplicate_count),
             func.max(InboundMessage.received_at),
         ).group_by(InboundMessage.sender).order_by(InboundMessage.sender)
-    ).all()
+    )
+    if senders is not None:
+        stmt = stmt.where(func.upper(InboundMessage.sender).in_(senders))
+    rows = session.execute(stmt).all()
     return [
         FeedHealth(sender=r[0], registered=bool(r[1]), received=r[2], processed=r[3] or 0,
                    quarantined=r[4] or 0, pending=r[5] or 0, duplicates=r[6] or 0,

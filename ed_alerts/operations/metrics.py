@@ -5,8 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Gauge, generate_latest
-from prometheus_client import gc_collector, platform_collector, process_collector
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Gauge,
+    gc_collector,
+    generate_latest,
+    platform_collector,
+    process_collector,
+)
 
 from ed_alerts.db.session import Database
 from ed_alerts.evaluation import RulePack

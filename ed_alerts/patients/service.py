@@ -90,7 +90,9 @@ def link_patient(session: Session, incoming: domain.Patient, *, newer: bool = Tr
 
 def merge_patients(session: Session, survivor: Patient, merged: list[domain.Identifier]) -> Patient | None:
     """A40: the patient holding `merged` identifiers joins `survivor`. Returns the merged-away patient."""
-    from ed_alerts.attendances.models import Attendance  # local: attendances depend on patients, not back
+    # Local imports: attendances and flags depend on patients, not the other way round.
+    from ed_alerts.attendances.models import Attendance
+    from ed_alerts.flags.models import Flag
 
     loser = find_patient(session, merged)
     if loser is None or loser.id == survivor.id:
@@ -99,6 +101,8 @@ def merge_patients(session: Session, survivor: Patient, merged: list[domain.Iden
         row.patient_id = survivor.id
     for att in session.scalars(select(Attendance).where(Attendance.patient_id == loser.id)):
         att.patient_id = survivor.id
+    for flag in session.scalars(select(Flag).where(Flag.patient_id == loser.id)):
+        flag.patient_id = survivor.id
     loser.merged_into_id = survivor.id
     _apply_demographics(survivor, _as_domain(loser), overwrite=False)
     session.flush()

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError
 
 from ed_alerts.evaluation.postcodes import in_area, outward_code
 from ed_alerts.sites.registry import Site
@@ -70,20 +70,24 @@ class LocalAuthorityRegistry:
             parsed = AuthoritiesFile.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")) or {})
             entries = []
             for entry in parsed.local_authorities:
+                token = _token(entry, production)
                 endpoint = LocalAuthorityEndpoint(code=entry.code, name=entry.name, url=entry.url,
-                                                  token=_token(entry, production), timeout_s=entry.timeout_s)
+                                                  token=SecretStr(token) if token is not None else None,
+                                                  timeout_s=entry.timeout_s)
                 if production and not endpoint.is_https:
                     # A referral names a child: never in clear text outside development.
                     raise LocalAuthorityConfigError(f"local authority {entry.code}: url must be https")
                 entries.append((endpoint, entry.areas))
         except OSError as exc:
-            raise LocalAuthorityConfigError(f"local authorities file {path}: cannot read ({exc.strerror})") from exc
+            raise LocalAuthorityConfigError(
+                f"local authorities file {path}: cannot read ({exc.strerror})") from exc
         except yaml.YAMLError as exc:
             raise LocalAuthorityConfigError(f"local authorities file {path}: not valid YAML: {exc}") from exc
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
-            raise LocalAuthorityConfigError(f"local authorities file {path}: {where}: {first['msg']}") from exc
+            raise LocalAuthorityConfigError(
+                f"local authorities file {path}: {where}: {first['msg']}") from exc
         return cls(entries)
 
     def endpoint(self, code: str) -> LocalAuthorityEndpoint | None:

@@ -34,14 +34,14 @@ def _clean(text: str | None) -> str | None:
     return (text or "").strip() or None
 
 
-def record_decision(session: Session, ctx: ReferralContext, decision_id: int, actor: Actor, body: DecisionInput,
-                    *, now: datetime | None = None) -> Decision:
+def record_decision(session: Session, ctx: ReferralContext, decision_id: int, actor: Actor,
+                    body: DecisionInput, *, now: datetime | None = None) -> Decision:
     require_named(actor, "A referral decision")
     now = now or utcnow()
     decision = get_decision(session, decision_id, for_update=True)
     if decision.status != DecisionStatus.PENDING:
-        raise Conflict(f"decision {decision.id} was already recorded ({decision.status} by {decision.decided_by}); "
-                       "a decision is reviewed, not made again")
+        raise Conflict(f"decision {decision.id} was already recorded ({decision.status} by "
+                       f"{decision.decided_by}); a decision is reviewed, not made again")
     rationale = _clean(body.rationale)
     if body.outcome == DecisionStatus.NOT_REFER and rationale is None:
         raise MissingInput("rationale", "Why the child is not being referred",
@@ -69,7 +69,8 @@ def review_decision(session: Session, ctx: ReferralContext, decision_id: int, ac
     now = now or utcnow()
     decision = get_decision(session, decision_id, for_update=True)
     if decision.status != DecisionStatus.NOT_REFER:
-        raise Conflict(f"decision {decision.id} is {decision.status}; only decisions not to refer are reviewed")
+        raise Conflict(f"decision {decision.id} is {decision.status}; "
+                       "only decisions not to refer are reviewed")
     if decision.reviewed_at is not None:
         raise Conflict(f"decision {decision.id} was already reviewed by {decision.reviewed_by}")
     comment = _clean(body.comment)

@@ -19,7 +19,8 @@ def most_severe(severities: list[str]) -> str:
     return min(severities, key=lambda s: SEVERITY_ORDER.get(s, 9)) if severities else "medium"
 
 
-def decision_due(settings: Settings, severity: str, raised_at: datetime, rule_due: datetime | None) -> datetime:
+def decision_due(settings: Settings, severity: str, raised_at: datetime,
+                 rule_due: datetime | None) -> datetime:
     if rule_due is not None:
         return rule_due
     hours = settings.decision_due_hours_by_severity.get(severity, settings.decision_due_hours)

@@ -46,7 +46,8 @@ def record_escalation(session: Session, kind: EscalationKind, *, entity_type: st
     record(session, SCHEDULER, "escalation.recorded", "escalation", escalation.id, patient_id=patient_id,
            reason=detail, details={"kind": kind.value, "entity_type": entity_type, "entity_id": entity_id,
                                    "due_at": due_at})
-    log.warning("escalation %s: %s %s %s at site %s", escalation.id, kind.value, entity_type, entity_id, site_code)
+    log.warning("escalation %s: %s %s %s at site %s", escalation.id, kind.value, entity_type, entity_id,
+                site_code)
     return escalation
 
 
@@ -57,7 +58,7 @@ def _not_escalated(kind: EscalationKind, entity_type: str, entity_id):  # type: 
 
 def escalate_overdue(ctx: ReferralContext, now: datetime) -> list[int]:
     """One pass: record every newly overdue decision and referral. Returns the new escalation ids."""
-    created: list[Escalation] = []
+    created: list[Escalation | None] = []
     with ctx.db.session() as session:
         rows = session.execute(
             select(Decision, Flag, Attendance)
@@ -74,9 +75,10 @@ def escalate_overdue(ctx: ReferralContext, now: datetime) -> list[int]:
                 continue
             created.append(record_escalation(
                 session, EscalationKind.DECISION_OVERDUE, entity_type="decision", entity_id=decision.id,
-                decision_id=decision.id, attendance_id=att.id, patient_id=att.patient_id, site_code=att.site_code,
-                severity=flag.severity, due_at=due_at, now=now,
-                detail=f"referral decision for a {flag.severity} flag ({flag.rule_id}) not recorded by its due time"))
+                decision_id=decision.id, attendance_id=att.id, patient_id=att.patient_id,
+                site_code=att.site_code, severity=flag.severity, due_at=due_at, now=now,
+                detail=f"referral decision for a {flag.severity} flag ({flag.rule_id}) "
+                       "not recorded by its due time"))
         referrals = session.scalars(
             select(Referral).where(
                 Referral.state.in_([ReferralState.REQUIRED, ReferralState.DRAFTED]),

@@ -113,8 +113,8 @@ def attempt_delivery(ctx: ReferralContext, claim: Claim) -> DeliveryResult:
     endpoint = ctx.authorities.endpoint(claim.local_authority_code)
     if endpoint is None:
         # Configuration can be fixed while the referral waits; past the attempt limit it escalates.
-        return DeliveryResult.retryable(f"no endpoint configured for local authority {claim.local_authority_code}",
-                                        cause="not_configured")
+        why = f"no endpoint configured for local authority {claim.local_authority_code}"
+        return DeliveryResult.retryable(why, cause="not_configured")
     payload = ReferralPayload.model_validate(claim.payload)
     return ctx.sender.send(payload, endpoint, attempt=claim.attempt)
 
@@ -180,7 +180,8 @@ def _failed(session: Session, row: ReferralOutbox, referral: Referral, result: D
     why = ("rejected by the local authority" if result.is_rejected
            else f"not acknowledged after {row.attempts} attempts")
     transition(session, referral, ReferralState.FAILED, SCHEDULER, reason=why, details={
-        "outbox_id": row.id, "cause": result.cause, "http_status": result.http_status, "attempts": row.attempts})
+        "outbox_id": row.id, "cause": result.cause, "http_status": result.http_status,
+        "attempts": row.attempts})
     record_escalation(
         session, EscalationKind.DELIVERY_FAILED, entity_type="referral_outbox", entity_id=row.id,
         referral_id=referral.id, attendance_id=referral.attendance_id, patient_id=referral.patient_id,
@@ -208,7 +209,8 @@ def drain_outbox(services: Services, now: datetime) -> DrainReport:
     with ThreadPoolExecutor(max_workers=settings.delivery_concurrency,
                             thread_name_prefix="referral-delivery") as pool:
         for _ in range(_MAX_ROUNDS):
-            claims = claim_due(ctx.db, now, limit=settings.delivery_batch_size, lease_s=settings.delivery_lease_s)
+            claims = claim_due(ctx.db, now, limit=settings.delivery_batch_size,
+                               lease_s=settings.delivery_lease_s)
             if not claims:
                 break
             report.claimed += len(claims)

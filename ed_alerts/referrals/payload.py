@@ -7,6 +7,7 @@ the authority receives is exactly what was complete and sent at that moment.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -27,7 +28,8 @@ from integrations.local_authority import (
     Referrer,
 )
 
-_SEXES = {"male", "female", "other", "unknown"}
+Sex = Literal["male", "female", "other", "unknown"]
+_SEXES: dict[str, Sex] = {"male": "male", "female": "female", "other": "other", "unknown": "unknown"}
 
 
 def referral_flags(session: Session, referral_id: int) -> list[Flag]:
@@ -49,7 +51,6 @@ def build_payload(session: Session, referral: Referral, sites: SiteRegistry, aut
     nhs = session.scalar(select(PatientIdentifier.value).where(
         PatientIdentifier.patient_id == patient.id, PatientIdentifier.system == NHS_NUMBER_SYSTEM).limit(1))
     site = sites.lookup(att.site_code)
-    sex = (patient.sex or "unknown").lower()
     try:
         return ReferralPayload(
             referral_id=str(referral.id),
@@ -58,8 +59,9 @@ def build_payload(session: Session, referral: Referral, sites: SiteRegistry, aut
             authored_at=authored_at,
             child=ChildDetails(
                 family_name=patient.family_name or "", given_names=(patient.given_names or "").split(),
-                birth_date=patient.birth_date, nhs_number=nhs, sex=sex if sex in _SEXES else "unknown",
-                address=Address(lines=patient.address_lines or [], city=patient.city, postcode=patient.postcode),
+                birth_date=patient.birth_date, nhs_number=nhs, sex=_SEXES.get((patient.sex or "").lower(), "unknown"),
+                address=Address(lines=patient.address_lines or [], city=patient.city,
+                                postcode=patient.postcode),
             ),
             attendance=AttendanceDetails(
                 site_code=att.site_code, site_name=site.name if site else None,

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ed_alerts.referrals.completeness import MissingField
-
 
 
 class _Input(BaseModel):
@@ -180,23 +179,3 @@ class QueueView(BaseModel):
     counts: dict[str, dict[str, int]]
     items: list[QueueItem]
     escalations: list[EscalationView]
-
-
-class ChainStatus(BaseModel):
-    ok: bool
-    checked: int
-    first_broken_id: int | None
-    problem: str | None
-
-
-class TimelineEntry(BaseModel):
-    at: datetime
-    kind: Literal["attendance", "flag", "decision", "referral", "audit"]
-    id: int
-    summary: str
-    data: dict[str, Any] = Field(default_factory=dict)
-
-
-class Timeline(BaseModel):
-    patient_id: int
-    entries: list[TimelineEntry]

@@ -68,8 +68,8 @@ def join_referral(session: Session, ctx: ReferralContext, decision: Decision, fl
     if referral is None:
         referral = _create(session, ctx, att, flag, actor, now)
     elif referral.state == S.NOT_REQUIRED:
-        transition(session, referral, S.REQUIRED, actor, reason="a later decision on this attendance is to refer",
-                   details={"decision_id": decision.id})
+        transition(session, referral, S.REQUIRED, actor, details={"decision_id": decision.id},
+                   reason="a later decision on this attendance is to refer")
     decision.referral_id = referral.id
     if referral.state in (S.REQUIRED, S.DRAFTED):
         # Pre-fill what the decision brings; the nurse edits it before sending.
@@ -92,9 +92,11 @@ def _create(session: Session, ctx: ReferralContext, att: Attendance, flag: Flag,
     site = ctx.sites.lookup(att.site_code)
     referral = Referral(
         attendance_id=att.id, patient_id=att.patient_id, site_code=att.site_code, trust=att.trust,
-        state=S.REQUIRED.value, severity=flag.severity, due_at=due.referral_due(ctx.settings, flag.severity, now),
+        state=S.REQUIRED.value, severity=flag.severity,
+        due_at=due.referral_due(ctx.settings, flag.severity, now),
         created_at=now, created_by=actor.name, idempotency_key=f"unset-{uuid.uuid4().hex}", risk_factors=[],
-        local_authority_code=ctx.authorities.route(patient.postcode, site, ctx.settings.default_local_authority),
+        local_authority_code=ctx.authorities.route(patient.postcode, site,
+                                                   ctx.settings.default_local_authority),
         referrer_name=actor.name, referrer_role=actor.role, delivery_attempts=0,
     )
     session.add(referral)
@@ -109,7 +111,8 @@ def _create(session: Session, ctx: ReferralContext, att: Attendance, flag: Flag,
 
 def missing_for(session: Session, ctx: ReferralContext, referral: Referral) -> list[MissingField]:
     patient = session.get_one(Patient, referral.patient_id)
-    return missing_fields(referral, authority_known=ctx.authorities.knows, child_named=child_is_named(patient))
+    return missing_fields(referral, authority_known=ctx.authorities.knows,
+                          child_named=child_is_named(patient))
 
 
 def update_draft(session: Session, ctx: ReferralContext, referral_id: int, actor: Actor,
@@ -155,7 +158,8 @@ def review_not_required(session: Session, referral_id: int, actor: Actor, commen
     require_role(actor, Role.SAFEGUARDING_NURSE, "Reviewing a referral closed as not required")
     referral = get_referral(session, referral_id, for_update=True)
     if referral.state != S.NOT_REQUIRED:
-        raise Conflict(f"referral {referral.id} is {referral.state}; only a not_required referral is reviewed")
+        raise Conflict(f"referral {referral.id} is {referral.state}; "
+                       "only a not_required referral is reviewed")
     if referral.reviewed_at is not None:
         raise Conflict(f"referral {referral.id} was already reviewed by {referral.reviewed_by}")
     referral.reviewed_by = actor.name
@@ -208,5 +212,6 @@ def confirm_audited(session: Session, referral_id: int, actor: Actor, comment: s
 
 class NotDelivered(Conflict):
     def __init__(self, referral: Referral) -> None:
+        status = referral.delivery_status or "not started"
         super().__init__(f"referral {referral.id} has not been acknowledged by the local authority yet "
-                         f"(delivery {referral.delivery_status or 'not started'}); it cannot be audited as sent")
+                         f"(delivery {status}); it cannot be audited as sent")

@@ -24,7 +24,7 @@ from typing import IO, Protocol
 
 from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 log = logging.getLogger(__name__)
@@ -59,12 +59,13 @@ class PostgresLeaderLock:
                 try:
                     self._conn.execute(text("SELECT 1"))
                     return True
-                except DBAPIError:
+                except SQLAlchemyError:  # the server closed it, or it was invalidated: either way, gone
                     log.warning("scheduler leader connection lost; leadership given up")
                     self._close()
             try:
                 conn = self._engine.connect()
-                got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": self._key}).scalar())
+                got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:key)"),
+                                        {"key": self._key}).scalar())
             except DBAPIError as exc:
                 log.warning("cannot reach the database for the scheduler lock: %s", type(exc).__name__)
                 return False
@@ -79,7 +80,7 @@ class PostgresLeaderLock:
         if self._conn is not None:
             try:
                 self._conn.close()
-            except DBAPIError:
+            except SQLAlchemyError:
                 pass  # already broken; the server released the lock with the session
             self._conn = None
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError, field_validator
 
 from ed_alerts.domain import SourceType
 
@@ -23,6 +24,17 @@ class Site(BaseModel):
         default=None, description="the local authority code referrals go to when the child's home "
         "postcode matches no authority's areas (see ED_ALERTS_LOCAL_AUTHORITIES_FILE)"
     )
+    mllp_peers: list[str] = Field(
+        default_factory=list, description="addresses or networks (10.1.2.3, 10.1.2.0/24) this feed's "
+        "MLLP connections come from; messages from this sender are refused from anywhere else"
+    )
+
+    @field_validator("mllp_peers")
+    @classmethod
+    def _networks(cls, peers: list[str]) -> list[str]:
+        for peer in peers:
+            ipaddress.ip_network(peer.strip(), strict=False)  # ValueError names the bad entry
+        return peers
 
 
 class RegistryFile(BaseModel):

@@ -30,6 +30,7 @@ class ServiceProcess:
             "ED_ALERTS_SITES_FILE": str(sites_file),
             "ED_ALERTS_MLLP_PORT": str(self.mllp_port),
             "ED_ALERTS_HTTP_PORT": str(self.http_port),
+            "ED_ALERTS_SCHEDULER_ENABLED": "false",  # on only for the tests about it (pass it in env)
             **env,
         }
         self.proc: subprocess.Popen[bytes] | None = None

@@ -16,11 +16,15 @@ from fastapi.testclient import TestClient
 from fhir.resources.R4B import get_fhir_model_class
 from httpx import Response
 
-from ed_alerts.fhir_api import codes, router as fhir_router
+from ed_alerts.fhir_api import codes
+from ed_alerts.fhir_api import router as fhir_router
 from ed_alerts.fhir_api.dates import DateValueError, parse_criterion, parse_range
 from ed_alerts.fhir_api.search import DEFAULT_COUNT, SUPPORTED
+from ed_alerts.ingest.models import ContentType, Transport
+from ed_alerts.ingest.pipeline import ingest
 from ed_alerts.services import Services
 from ed_alerts.settings import Settings
+from ed_alerts.synthetic import Generator, adt
 from tests.fhir_api.scenario import Scenario, build
 
 NHS = "https://fhir.nhs.uk/Id/nhs-number"
@@ -216,6 +220,26 @@ def test_parameters_combine_with_and(client: TestClient, world: Scenario) -> Non
     pid = world.cancelled.patient_id
     assert ids(search(client, {"patient": pid, "status": "inactive"})) == set(world.cancelled.flag_ids)
     assert search(client, {"patient": pid, "status": "active"})["total"] == 0
+
+
+def test_flags_follow_the_child_through_an_a40_merge(client: TestClient, services: Services) -> None:
+    gen = Generator(seed=96)
+    survivor, duplicate = gen.child(age=14, with_nhs=False), gen.child(age=14, with_nhs=False)
+    for child, kind, control in [(survivor, "plain", "MG1"), (duplicate, "weapon", "MG2")]:
+        assert ingest(services.ingest, adt(gen.visit(child, "RGT01", kind=kind), control_id=control),
+                      ContentType.HL7V2, Transport.FILE).accepted
+    before = search(client, {"_count": 50})
+    (loser_id,) = {int(e["resource"]["subject"]["reference"].split("/")[1]) for e in before["entry"]}
+    merge = (f"MSH|^~\\&|PAS|RGT01|EDALERTS|ICB|20260101120000||ADT^A40^ADT_A39|MG3|P|2.4\r"
+             f"EVN|A40|20260101120000\r"
+             f"PID|1||{survivor.mrn}^^^RGT01^MR||{survivor.family}^{survivor.given}\r"
+             f"MRG|{duplicate.mrn}^^^RGT01^MR\r").encode()
+    assert ingest(services.ingest, merge, ContentType.HL7V2, Transport.FILE).accepted
+    after = search(client, {"patient": f"Patient/{loser_id}"})  # the old id finds the survivor's flags
+    assert ids(after) == ids(before)
+    (subject,) = {e["resource"]["subject"]["reference"] for e in after["entry"]}
+    assert subject != f"Patient/{loser_id}"
+    assert ids(search(client, {"patient": subject})) == ids(before)
 
 
 # --- paging --------------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ PROFESSIONAL = "PROFESSIONAL_CONCERN"
 RESOLVED = "RESOLVED"
 SAFE_STATEMENT = "SAFE_STATEMENT"
 EXPERIENCER_CATEGORIES = frozenset({OTHER, PATIENT, PROFESSIONAL})
+SCOPE_ONLY_CATEGORIES = frozenset({"PSEUDO", "TERMINATE", "CLAUSE_BREAK"})
 
 
 @dataclass(frozen=True)
@@ -48,8 +49,40 @@ class Assessment:
 
 def assess(target: Span, concept_uncertain: bool, exclusion_order: Sequence[str]) -> Assessment:
     modifiers: tuple[Any, ...] = tuple(target._.modifiers)
+    return _decide(target, modifiers, _nearest_experiencer(target, modifiers), concept_uncertain, exclusion_order)
+
+
+def assess_sentence(sentence: Span, exclusion_order: Sequence[str]) -> Assessment:
+    """The same decision for a whole sentence in which no phrase matched (the sentence model's).
+
+    ConText only links cues to targets, so here the cues are found directly: every cue whose
+    scope reaches a word of the sentence that is not itself part of a cue ("denies", "mum says").
+    Of the cues naming who speaks, the last in the sentence wins ("mum says pt told her ...").
+    A model finding is always uncertain.
+    """
+    doc = sentence.doc
+    graph = getattr(doc._, "context_graph", None)
+    candidates = [
+        m for m in (graph.modifiers if graph is not None else ()) if m.category not in SCOPE_ONLY_CATEGORIES
+    ]
+    in_cue = {i for m in candidates for i in range(*m.modifier_span)}
+    content = [i for i in range(sentence.start, sentence.end) if i not in in_cue and not doc[i].is_punct]
+    modifiers = tuple(
+        m for m in candidates if any(m.scope_span[0] <= i < m.scope_span[1] for i in content)
+    )
+    speakers = [m for m in modifiers if m.category in EXPERIENCER_CATEGORIES]
+    speaker = max(speakers, key=lambda m: m.modifier_span, default=None)
+    return _decide(sentence, modifiers, speaker, True, exclusion_order)
+
+
+def _decide(
+    target: Span,
+    modifiers: tuple[Any, ...],
+    speaker: Any | None,
+    concept_uncertain: bool,
+    exclusion_order: Sequence[str],
+) -> Assessment:
     categories = {m.category for m in modifiers}
-    speaker = _nearest_experiencer(target, modifiers)
     speaker_category = speaker.category if speaker is not None else None
 
     uncertain = concept_uncertain or POSSIBLE in categories

@@ -1,51 +1,123 @@
 """DisclosureDetector: find a child's own disclosure that they do not feel safe in free text.
 
 Build it once at start, from a rule folder: importing spaCy/medspaCy and compiling the templates
-into ~6,000 matcher rules takes about 4-5 s on a CI-sized machine and holds ~130 MB. `detect` then
-takes a few milliseconds per triage note (median ~7 ms on the dev corpus).
+into ~6,000 matcher rules takes a few seconds on a CI-sized machine. `detect` then takes a few
+milliseconds per triage note (median ~7 ms on the dev corpus).
+
+With `model: {enabled: true}` in settings.yaml, a sentence model (model.py) also reads every
+sentence in which the rules found nothing, and reports what it suspects as an uncertain
+`model_suspected` finding spanning the sentence; ConText's cues in that sentence still decide
+whether it counts. That adds ~90 MB (the embedding weights, NumPy, no torch) and ~5-15 ms for each
+sentence it reads (benchmarks/nlp_detector.py measures both).
+
+Results are cached by text (A08 updates resend the same notes): findings are immutable.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ed_alerts.evaluation.text.assertion import assess
+from ed_alerts.evaluation.text.assertion import assess, assess_sentence
 from ed_alerts.evaluation.text.findings import TextFinding
 from ed_alerts.evaluation.text.pipeline import build_pipeline
-from ed_alerts.evaluation.text.rule_files import ConceptSpec, NlpRuleFolder, load_rule_folder
+from ed_alerts.evaluation.text.rule_files import (
+    RESERVED_CONCEPT,
+    ConceptSpec,
+    NlpRuleFolder,
+    load_rule_folder,
+)
 
 if TYPE_CHECKING:
     from spacy.language import Language
+    from spacy.tokens import Doc, Span
+
+    from ed_alerts.evaluation.text.model import DisclosureModel
+
+MODEL_CONCEPT = RESERVED_CONCEPT
+CACHE_SIZE = 2048  # distinct note texts kept; each entry is a few small frozen findings
 
 
 class DisclosureDetector:
     """Finds target-concept phrases and the ConText cues around them; see `detect`."""
 
-    def __init__(self, nlp: Language, rules: NlpRuleFolder) -> None:
+    def __init__(
+        self,
+        nlp: Language,
+        rules: NlpRuleFolder,
+        model: DisclosureModel | None = None,
+        cache_size: int = CACHE_SIZE,
+    ) -> None:
         self._nlp = nlp
         self._rules = rules
+        self._model = model
         self._concepts: dict[str, ConceptSpec] = {concept.name: concept for concept in rules.concepts}
+        self._cached = lru_cache(maxsize=cache_size)(self._detect) if cache_size else self._detect
 
     @classmethod
-    def from_folder(cls, folder: Path) -> DisclosureDetector:
-        """Load and check the folder, then build the pipeline; raises RulePackError on a bad folder."""
+    def from_folder(cls, folder: Path, *, model: bool | None = None) -> DisclosureDetector:
+        """Load and check the folder, then build the pipeline; raises RulePackError on a bad folder.
+
+        `model` overrides settings.yaml `model.enabled` (None: as the folder says).
+        """
         rules = load_rule_folder(folder)
-        return cls(build_pipeline(rules), rules)
+        settings = rules.settings.model
+        sentence_model = None
+        if settings.enabled if model is None else model:
+            from ed_alerts.evaluation.text.model import DisclosureModel  # NumPy + tokenizers only then
+
+            sentence_model = DisclosureModel.load(folder / "model", settings.threshold)
+        return cls(build_pipeline(rules), rules, sentence_model)
 
     @property
     def rules_folder(self) -> Path:
         return self._rules.folder
 
     @property
+    def exclusion_order(self) -> tuple[str, ...]:
+        return self._rules.settings.exclusion_order
+
+    @property
+    def model(self) -> DisclosureModel | None:
+        return self._model
+
+    @property
     def concepts(self) -> tuple[str, ...]:
-        return tuple(name for name, concept in self._concepts.items() if concept.report)
+        # model_suspected is always a known concept, so a rule pack naming it still loads when the
+        # model is switched off in settings.yaml (it then simply never fires).
+        reported = tuple(name for name, concept in self._concepts.items() if concept.report)
+        return (*reported, MODEL_CONCEPT)
 
     def detect(self, text: str) -> list[TextFinding]:
-        """Every target phrase in `text`, in text order, each with its context decision."""
+        """Every target phrase in `text`, in text order, each with its context decision.
+
+        When the sentence model is on, sentences where no phrase was found may add an uncertain
+        `model_suspected` finding spanning the sentence.
+        """
         if not text.strip():
             return []
+        return list(self._cached(text))
+
+    def cache_clear(self) -> None:
+        if hasattr(self._cached, "cache_clear"):
+            self._cached.cache_clear()
+
+    def parse(self, text: str) -> tuple[Doc, list[TextFinding]]:
+        """The processed document and the rules' findings alone (for training and review tools)."""
         doc = self._nlp(text)
+        return doc, self._rule_findings(doc)
+
+    def _detect(self, text: str) -> tuple[TextFinding, ...]:
+        doc, findings = self.parse(text)
+        if self._model is not None:
+            findings = sorted(
+                [*findings, *self._model_findings(doc, findings)], key=lambda f: (f.start, f.end)
+            )
+        return tuple(findings)
+
+    def _rule_findings(self, doc: Doc) -> list[TextFinding]:
         findings: list[TextFinding] = []
         for target in doc.ents:
             concept = self._concepts[target.label_]
@@ -66,3 +138,45 @@ class DisclosureDetector:
                 )
             )
         return findings
+
+    def rule_silent_sentences(self, doc: Doc, findings: Sequence[TextFinding]) -> list[Span]:
+        """Sentences in which the rules found no phrase, counted or excluded: the model's to read."""
+        taken = [(f.start, f.end) for f in findings]
+        silent = []
+        for sent in doc.sents:
+            if all(t.is_punct or t.is_space for t in sent):
+                continue
+            first = next(t.i for t in sent if not t.is_space)
+            span = doc[first : sent.end]  # without leading space ("\n  States ..." -> "States ...")
+            while span and span[-1].is_space:
+                span = span[:-1]
+            if not any(start < span.end_char and span.start_char < end for start, end in taken):
+                silent.append(span)
+        return silent
+
+    def _model_findings(self, doc: Doc, findings: Sequence[TextFinding]) -> list[TextFinding]:
+        assert self._model is not None
+        sentences = self.rule_silent_sentences(doc, findings)
+        if not sentences:
+            return []
+        probabilities = self._model.probabilities([s.text for s in sentences])
+        suspected: list[TextFinding] = []
+        for sent, p in zip(sentences, probabilities, strict=True):
+            if p < self._model.threshold:
+                continue
+            # The model says what it is like; ConText still says whose, when and whether.
+            verdict = assess_sentence(sent, self._rules.settings.exclusion_order)
+            suspected.append(
+                TextFinding(
+                    concept=MODEL_CONCEPT,
+                    matched_text=sent.text,
+                    start=sent.start_char,
+                    end=sent.end_char,
+                    sentence=sent.text,
+                    uncertain=True,
+                    third_party_report=verdict.third_party_report,
+                    excluded_reason=verdict.excluded_reason,
+                    cues=(f"model: p={p:.2f} similar to disclosures; no phrase matched", *verdict.cues),
+                )
+            )
+        return suspected

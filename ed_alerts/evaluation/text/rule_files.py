@@ -4,7 +4,8 @@ Folder layout:
 
     lexicon.yaml        classes: {fear: [scared, ...], place: [...]}  word classes used as <name>;
                         merged_classes: classes whose several-word entries may be merged
-    settings.yaml       clause_breaks, exclusion_order
+    settings.yaml       clause_breaks, exclusion_order, model: {enabled, threshold}
+    model/              classifier.json for the optional sentence model (see model.py)
     targets/*.yaml      one concept per file: concept, description, uncertain, report, phrases
     context/*.yaml      one ConText category per file: category, groups of phrases with a direction
 
@@ -43,6 +44,7 @@ KNOWN_CATEGORIES = frozenset(
     }
 )
 DIRECTIONS = frozenset({"FORWARD", "BACKWARD", "BIDIRECTIONAL", "TERMINATE", "PSEUDO"})
+RESERVED_CONCEPT = "model_suspected"  # reported by the sentence model (model.py), not by a target file
 EXCLUSION_REASONS = (
     "negated",
     "other_experiencer",
@@ -79,9 +81,18 @@ class ModifierGroup:
 
 
 @dataclass(frozen=True)
+class ModelSettings:
+    """The optional sentence model (model.py): off unless settings.yaml turns it on."""
+
+    enabled: bool = False
+    threshold: float = 0.5  # probability at or above which a rule-silent sentence is suspected
+
+
+@dataclass(frozen=True)
 class NlpSettings:
     clause_breaks: tuple[str, ...]
     exclusion_order: tuple[str, ...]
+    model: ModelSettings = ModelSettings()
 
 
 @dataclass(frozen=True)
@@ -114,6 +125,10 @@ def load_rule_folder(folder: Path) -> NlpRuleFolder:
     if not concepts:
         problems.append(Problem(str(folder / "targets"), "", "no target concept files (*.yaml)"))
     names = [concept.name for concept in concepts]
+    if RESERVED_CONCEPT in names:
+        problems.append(
+            Problem(str(folder / "targets"), "concept", f"{RESERVED_CONCEPT!r} is reserved for the sentence model")
+        )
     for name in {n for n in names if names.count(n) > 1}:
         problems.append(
             Problem(str(folder / "targets"), "concept", f"concept {name!r} defined more than once")
@@ -184,7 +199,27 @@ def _load_settings(path: Path, problems: list[Problem]) -> NlpSettings | None:
                 str(path), "exclusion_order", f"must list each of {', '.join(EXCLUSION_REASONS)} exactly once"
             )
         )
-    return NlpSettings(tuple(breaks), order)
+    return NlpSettings(tuple(breaks), order, _model_settings(data.get("model"), path, problems))
+
+
+def _model_settings(value: Any, path: Path, problems: list[Problem]) -> ModelSettings:
+    if value is None:
+        return ModelSettings()
+    if not isinstance(value, dict):
+        problems.append(Problem(str(path), "model", "must be a mapping with enabled and threshold"))
+        return ModelSettings()
+    unknown = sorted(set(value) - {"enabled", "threshold"})
+    if unknown:
+        problems.append(Problem(str(path), f"model.{unknown[0]}", "unknown setting (known: enabled, threshold)"))
+    enabled = value.get("enabled", False)
+    if not isinstance(enabled, bool):
+        problems.append(Problem(str(path), "model.enabled", "must be true or false"))
+        enabled = False
+    threshold = value.get("threshold", 0.5)
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0.0 < threshold < 1.0:
+        problems.append(Problem(str(path), "model.threshold", "must be a probability between 0 and 1"))
+        threshold = 0.5
+    return ModelSettings(enabled, float(threshold))
 
 
 def _load_concept(path: Path, problems: list[Problem]) -> ConceptSpec | None:
