@@ -181,6 +181,7 @@ class RunResult:
     progress: list[tuple[int, float]] = field(default_factory=list)  # (messages done, seconds)
     offered: int = 0  # open loop: messages scheduled and sent
     saturated: bool = False  # open loop: stopped offering because the backlog passed its bound
+    capped: bool = False  # closed loop: stopped sending at max_seconds, before the list ran out
 
     @property
     def rate(self) -> float:
@@ -191,12 +192,13 @@ OnAck = Callable[[Msg, float, float, bytes], Awaitable[None] | None]
 
 
 async def closed_loop(host: str, port: int, msgs: list[Msg], *, connections: int = 4,
-                      timeout: float = 120.0, min_seconds: float = 0.0, progress_every: int = 0,
-                      on_ack: OnAck | None = None) -> RunResult:
+                      timeout: float = 120.0, min_seconds: float = 0.0, max_seconds: float = 0.0,
+                      progress_every: int = 0, on_ack: OnAck | None = None) -> RunResult:
     """Each connection sends its next message as soon as the previous ACK arrives.
 
     With `min_seconds` the list is cycled until that long has passed (used for the fast bare peer,
     which does not deduplicate; never for the service, where a resend would be a cheap duplicate).
+    With `max_seconds` no new message is sent after that long (`capped`); those in flight finish.
     """
     result = RunResult()
     queue_index = 0
@@ -205,6 +207,9 @@ async def closed_loop(host: str, port: int, msgs: list[Msg], *, connections: int
 
     def next_msg() -> Msg | None:
         nonlocal queue_index
+        if max_seconds and queue_index < total and time.perf_counter() - t0 > max_seconds:
+            result.capped = True
+            return None
         if queue_index >= total:
             if min_seconds and time.perf_counter() - t0 < min_seconds:
                 queue_index = 0

@@ -132,10 +132,13 @@ def render(res: dict[str, Any]) -> str:
             [_fmt(svc[d].get("peak_rss_mb"), MB) if d in svc else "-" for d in dbs], "< 800 MB")
         row("  idle after start", [_fmt(svc[d].get("idle_rss_mb"), MB) if d in svc else "-" for d in dbs])
         cu = {d: svc[d].get("catch_up") for d in dbs if d in svc}
-        row("Catch-up: backlog measured, drain time",
-            [f"{c['backlog']:,} in {c['drain_s']:,.0f} s ({c['drain_msg_per_s']:g}/s)" if c else "-"
+        row("Catch-up: backlog drained, time, rate",
+            [(f"{c.get('drained', c['backlog']):,} of {c['backlog']:,} in {c['drain_s']:,.0f} s "
+              f"({c['drain_msg_per_s']:g}/s{', time cap' if c.get('time_capped') else ''})") if c else "-"
              for c in (cu.get(d) for d in dbs)])
         row("  restart to ready", [_fmt(c["restart_s"], "s", 2) if c else "-" for c in (cu.get(d) for d in dbs)])
+        row("  the whole backlog (restart + drain; extrapolated if capped)",
+            [f"~{c.get('extrapolated_backlog_s', 0) / 60:.1f} min" if c else "-" for c in (cu.get(d) for d in dbs)])
         row("  100,000 backlog (restart + drain, extrapolated)",
             [f"~{c['extrapolated_100k_minutes']:g} min" if c else "-" for c in (cu.get(d) for d in dbs)])
     ev = res.get("rule_eval", {})
@@ -163,6 +166,11 @@ def render(res: dict[str, Any]) -> str:
     lines.append(f"ed-alerts benchmark  {meta.get('started', '')}  commit {meta.get('git_commit')}"
                  f"{' (dirty)' if meta.get('git_dirty') else ''}  {meta.get('cpus')} CPUs  Python "
                  f"{meta.get('python')}{'  QUICK (smoke numbers)' if meta.get('quick') else ''}")
+    model = meta.get("nlp_model") or {}
+    if meta.get("rules_sha256"):
+        lines.append(f"rules {meta['rules_sha256']}, NLP sentence model "
+                     f"{'ENABLED (threshold ' + str(model.get('threshold')) + ')' if model.get('enabled') else 'disabled'}"
+                     f", {meta.get('changed_files', 0)} uncommitted files in the tree")
     la = meta.get("loadavg_at_start")
     if la:
         lines.append(f"load average at start {la[0]:.2f}, at end {(meta.get('loadavg_at_end') or [0])[0]:.2f} "

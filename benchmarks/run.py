@@ -14,6 +14,7 @@ import asyncio
 import json
 import os
 import platform
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -48,6 +49,7 @@ def log(msg: str) -> None:
 def _closed_summary(res: RunResult, cpu_before: float | None = None, cpu_after: float | None = None
                     ) -> dict[str, Any]:
     out = {"messages": res.sent, "seconds": round(res.elapsed_s, 2), "msg_per_s": round(res.rate, 1),
+           "time_capped": res.capped,
            "acks": dict(res.acks), "errors": dict(res.errors), "latency_ms": summary_ms(res.latencies_ms)}
     if cpu_before is not None and cpu_after is not None and res.sent:
         # CPU the server process spent per message: unlike msg/s, barely moved by other load on the box.
@@ -179,7 +181,8 @@ def bench_service(kind: str, cfg: argparse.Namespace, workdir: Path) -> dict[str
             spy = profile_service.start(svc.proc.pid, profile_raw)
             time.sleep(1.0)  # let py-spy attach before the load starts
         cpu0 = svc.cpu_seconds()
-        res = asyncio.run(closed_loop("127.0.0.1", svc.mllp_port, msgs, connections=cfg.connections))
+        res = asyncio.run(closed_loop("127.0.0.1", svc.mllp_port, msgs, connections=cfg.connections,
+                                      max_seconds=cfg.throughput_seconds))
         out["throughput"] = _closed_summary(res, cpu0, svc.cpu_seconds())
         if spy is not None:
             err = profile_service.stop(spy)
@@ -188,7 +191,8 @@ def bench_service(kind: str, cfg: argparse.Namespace, workdir: Path) -> dict[str
                                   **profile_service.summarise(profile_raw)}
             else:
                 out["profile"] = {"error": err}
-        log(f"{kind}: {out['throughput']['msg_per_s']} msg/s")
+        log(f"{kind}: {out['throughput']['msg_per_s']} msg/s ({res.sent} messages"
+            f"{', time cap reached' if res.capped else ''})")
 
         out["fixed_rate"] = []
         for i, rate in enumerate(cfg.rates):
@@ -207,11 +211,13 @@ def bench_service(kind: str, cfg: argparse.Namespace, workdir: Path) -> dict[str
         t_restart = time.perf_counter()
         restart_s = svc.start()
         drain = asyncio.run(closed_loop("127.0.0.1", svc.mllp_port, backlog, connections=cfg.connections,
-                                        progress_every=max(1, cfg.backlog // 20)))
+                                        progress_every=max(1, cfg.backlog // 40),
+                                        max_seconds=cfg.catchup_seconds))
         recovery_s = time.perf_counter() - t_restart
         out["catch_up"] = _catch_up(cfg.backlog, restart_s, drain, recovery_s)
-        log(f"{kind}: drained {cfg.backlog} in {drain.elapsed_s:.0f} s ({drain.rate:.1f} msg/s); 100,000 -> "
-            f"~{out['catch_up']['extrapolated_100k_minutes']} min")
+        out["rss_after_catchup_mb"] = round((svc.rss() or 0) / 2**20, 1)
+        log(f"{kind}: drained {drain.sent} of {cfg.backlog} in {drain.elapsed_s:.0f} s ({drain.rate:.1f} msg/s)"
+            f"{' (time cap)' if drain.capped else ''}; 100,000 -> ~{out['catch_up']['extrapolated_100k_minutes']} min")
         try:
             out["feeds"] = _feed_totals(svc)
         except (httpx.HTTPError, KeyError, TypeError, ValueError) as exc:
@@ -222,6 +228,7 @@ def bench_service(kind: str, cfg: argparse.Namespace, workdir: Path) -> dict[str
         out["peak_rss_mb"] = round(max(sampler.peak, svc.peak_hwm) / 2**20, 1)
         out["peak_rss_sampled_mb"] = round(sampler.peak / 2**20, 1)
         out["peak_rss_vmhwm_mb"] = round(svc.peak_hwm / 2**20, 1)
+        out["rss_timeline_mb"] = _timeline(sampler.samples)
         try:
             out["database_bytes"] = db.size_bytes()
         except Exception:  # noqa: BLE001
@@ -230,19 +237,34 @@ def bench_service(kind: str, cfg: argparse.Namespace, workdir: Path) -> dict[str
     return out
 
 
+def _timeline(samples: list[tuple[float, int]], every_s: float = 5.0) -> list[list[float]]:
+    """[seconds since the first sample, RSS MB] about every `every_s` seconds (both service processes)."""
+    out: list[list[float]] = []
+    if not samples:
+        return out
+    t0, last = samples[0][0], -every_s
+    for t, rss in samples:
+        if t - t0 - last >= every_s:
+            last = t - t0
+            out.append([round(last, 1), round(rss / 2**20, 1)])
+    return out
+
+
 def _catch_up(n: int, restart_s: float, drain: RunResult, recovery_s: float) -> dict[str, Any]:
     prog = drain.progress
-    half = [p for p in prog if p[0] >= n // 2]
+    half = [p for p in prog if p[0] >= drain.sent // 2]
     if len(half) >= 2:
         last_half_rate = (half[-1][0] - half[0][0]) / max(1e-9, half[-1][1] - half[0][1])
     else:
         last_half_rate = drain.rate
     slowest = min(last_half_rate, drain.rate) or 1e-9
     return {
-        "backlog": n, "restart_s": round(restart_s, 2), "drain_s": round(drain.elapsed_s, 1),
+        "backlog": n, "drained": drain.sent, "time_capped": drain.capped,
+        "restart_s": round(restart_s, 2), "drain_s": round(drain.elapsed_s, 1),
         "drain_msg_per_s": round(drain.rate, 1), "last_half_msg_per_s": round(last_half_rate, 1),
         "recovery_s": round(recovery_s, 1), "acks": dict(drain.acks), "errors": dict(drain.errors),
         "progress": [[k, round(t, 2)] for k, t in prog],
+        "extrapolated_backlog_s": round(restart_s + n / slowest),
         # 100,000 at the slower of the whole-drain and the second-half rates, plus the restart.
         "extrapolated_100k_s": round(restart_s + 100_000 / slowest),
         "extrapolated_100k_minutes": round((restart_s + 100_000 / slowest) / 60, 1),
@@ -283,6 +305,40 @@ def memory_breakdown(workdir: Path, messages: int) -> dict[str, Any]:
         db.drop()
 
 
+def snapshot_rules(workdir: Path) -> Path:
+    """Copy the rule pack (ED_ALERTS_RULES_DIR or rules/) into the run's folder and point every
+    service process and the in-process evaluation at the copy, so an edit to rules/ during the run
+    (a threshold, the NLP model switched on or off) cannot make its parts measure different things."""
+    import shutil
+
+    from ed_alerts.settings import Settings
+
+    copy = workdir / "rules"
+    shutil.copytree(Settings().rules_dir, copy)
+    os.environ["ED_ALERTS_RULES_DIR"] = str(copy)
+    return copy
+
+
+def rules_fingerprint() -> dict[str, Any]:
+    """Which rule pack and NLP settings were measured: the tree changes, and the figures with it."""
+    import hashlib
+
+    import yaml
+
+    from ed_alerts.settings import Settings
+
+    root = Settings().rules_dir  # the run's snapshot (see snapshot_rules)
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    try:
+        nlp = yaml.safe_load((root / "nlp" / "settings.yaml").read_text()) or {}
+    except (OSError, yaml.YAMLError):
+        nlp = {}
+    return {"rules_sha256": digest.hexdigest()[:12], "nlp_model": nlp.get("model")}
+
+
 def _git(*args: str) -> str | None:
     try:
         return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True,
@@ -300,7 +356,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--messages", type=int, help="messages in the throughput run (default 2000; quick 200)")
     p.add_argument("--skip-million", action="store_true",
                    help="rule evaluation on an empty history only (no million-row seed)")
-    p.add_argument("--backlog", type=int, help="catch-up backlog measured (default 10000; quick 500)")
+    p.add_argument("--backlog", type=int, help="catch-up backlog queued (default 10000; quick 500)")
+    p.add_argument("--catchup-seconds", type=float,
+                   help="stop draining the backlog after this long and extrapolate (default 180; quick 20)")
+    p.add_argument("--throughput-seconds", type=float,
+                   help="stop the throughput run after this long (default 60; quick 10)")
     p.add_argument("--rates", default="10,50,100", help="offered rates for ACK latency, msg/s")
     p.add_argument("--rate-seconds", type=float, help="seconds per offered rate (default 20; quick 5)")
     p.add_argument("--prior", type=int, help="earlier attendances seeded for rule evaluation (default 1000000)")
@@ -317,6 +377,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     cfg.messages = cfg.messages or (200 if q else 2000)
     cfg.backlog = cfg.backlog or (500 if q else 10_000)
     cfg.rate_seconds = cfg.rate_seconds or (5.0 if q else 20.0)
+    cfg.catchup_seconds = cfg.catchup_seconds or (20.0 if q else 180.0)
+    cfg.throughput_seconds = cfg.throughput_seconds or (10.0 if q else 60.0)
     cfg.prior = cfg.prior if cfg.prior is not None else (20_000 if q else 1_000_000)
     cfg.children = cfg.children or (30 if q else 200)
     cfg.rates = [float(r) for r in cfg.rates.split(",") if r.strip()]
@@ -326,6 +388,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     cfg = parse_args(argv)
+    # In-process settings (rule evaluation, fingerprint) need a key too; the service gets its own.
+    os.environ.setdefault("ED_ALERTS_SECRET_KEY", secrets.token_hex(32))
     parts = set(cfg.only or ["service", "rules", "memory"])
     kinds = ([] if cfg.no_sqlite else ["sqlite"]) + (["postgres"] if cfg.postgres else [])
     if "postgres" in kinds and (why := postgres_reachable(cfg.pg_admin_url)):
@@ -341,6 +405,7 @@ def main(argv: list[str] | None = None) -> int:
         "meta": {
             "started": started.isoformat(timespec="seconds"), "quick": cfg.quick,
             "git_commit": _git("rev-parse", "--short", "HEAD"), "git_dirty": bool(_git("status", "--porcelain")),
+            "changed_files": len((_git("status", "--porcelain") or "").splitlines()),
             "python": platform.python_version(), "platform": platform.platform(),
             "cpus": os.cpu_count(), "databases": kinds, "loadavg_at_start": loadavg(),
             "config": {k: v for k, v in vars(cfg).items() if k not in {"pg_admin_url", "stamp"}},
@@ -350,6 +415,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     with tempfile.TemporaryDirectory(prefix="ed-alerts-bench-") as tmp:
         workdir = Path(tmp)
+        snapshot_rules(workdir)
+        results["meta"].update(rules_fingerprint())
         try:
             if "service" in parts:
                 results["bare_peer"] = bench_bare_peer(cfg, workdir)

@@ -25,6 +25,7 @@ from ed_alerts.operations.router import router as operations_router
 from ed_alerts.services import Services
 from ed_alerts.settings import Settings, get_settings
 from ed_alerts.users.router import router as users_router
+from ed_alerts.web.app import mount_web
 from ed_alerts.web.signin import router as signin_router
 
 log = logging.getLogger(__name__)
@@ -82,4 +83,5 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(referrals_router)
     app.include_router(fhir_router)  # after ingest: its catch-all GET /fhir/{type} must not shadow it
     app.include_router(cds_hooks_router)
+    mount_web(app)  # last: the pages (ed_alerts/web), a sub-application with its own error pages
     return app

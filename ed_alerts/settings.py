@@ -87,11 +87,28 @@ class Settings(BaseSettings):
     mllp_tls_key_file: Path | None = None
     mllp_tls_client_ca_file: Path | None = None  # when set, senders must present a certificate it signed
 
+    # Web pages (docs/web.md).
+    display_timezone: str = "Europe/London"  # times on pages, and the months of the ICB dashboard
+    board_hours: float = Field(default=24.0, gt=0)  # the ED board shows active attendances this recent
+    # ICB dashboard and exports: counts from 1 to this minus one are suppressed (1 turns it off).
+    small_number_threshold: int = Field(default=5, ge=1)
+
     @field_validator("oidc_algorithms", "mllp_allowed_peers", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("display_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"ED_ALERTS_DISPLAY_TIMEZONE: {value!r} is not a known time zone") from exc
         return value
 
     @model_validator(mode="after")
@@ -141,10 +158,15 @@ def is_placeholder_secret(value: str) -> bool:
 def _development_secret() -> str:
     if not _dev_secret:
         _dev_secret.append(secrets.token_urlsafe(48))
+    return _dev_secret[0]
+
+
+def warn_if_development_secret(settings: Settings) -> None:
+    """Said where signing starts (the app), not at every Settings(): most commands sign nothing."""
+    if _dev_secret and settings.secret_key is not None and settings.secret_key.get_secret_value() == _dev_secret[0]:
         logging.getLogger(__name__).warning(
             "ED_ALERTS_SECRET_KEY is not set: using a random key for this process (development only); "
             "sign-ins end when it stops")
-    return _dev_secret[0]
 
 
 def get_settings() -> Settings:

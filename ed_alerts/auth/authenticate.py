@@ -19,7 +19,7 @@ from ed_alerts.auth.principal import Principal, Via
 from ed_alerts.auth.ratelimit import SignInLimiter
 from ed_alerts.auth.roles import Role
 from ed_alerts.db.session import Database
-from ed_alerts.settings import Settings
+from ed_alerts.settings import Settings, warn_if_development_secret
 from ed_alerts.users import api_tokens
 from ed_alerts.users.models import User
 from ed_alerts.users.service import user_for_api_token
@@ -42,6 +42,7 @@ class Authenticator:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Authenticator:
+        warn_if_development_secret(settings)
         limiter = SignInLimiter(per_user=settings.signin_max_failures_per_user,
                                 per_ip=settings.signin_max_failures_per_ip,
                                 window_s=settings.signin_failure_window_s)

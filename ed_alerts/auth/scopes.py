@@ -17,15 +17,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Request
-from sqlalchemy import ColumnElement, and_, false, func, or_, select
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from ed_alerts.attendances.models import Attendance
 from ed_alerts.auth.policy import Scope
 from ed_alerts.auth.principal import Principal
+from ed_alerts.db.ids import row_id
 from ed_alerts.auth.roles import Role
 from ed_alerts.domain import SourceType
 from ed_alerts.evaluation.postcodes import in_area, outward_code
@@ -160,6 +161,20 @@ def _attendance_id(_: Session, value: str) -> int | None:
     return int(value) if value.isdigit() else None
 
 
+def attendance_of(id_column: Any, attendance_column: Any) -> AttendanceResolver:
+    """A resolver for `attendance_scope`: the attendance of a row found by its id, for example
+    `attendance_of(Referral.id, Referral.attendance_id)` or `attendance_of(Flag.id, Flag.attendance_id)`."""
+
+    def resolve(session: Session, value: str) -> int | None:
+        number = row_id(value)
+        if number is None:
+            return None
+        found: int | None = session.scalar(select(attendance_column).where(id_column == number))
+        return found
+
+    return resolve
+
+
 def attendance_scope(param: str = "attendance_id", resolve: AttendanceResolver | None = None) -> Scope:
     """The attendance named by a path parameter must be visible to the principal.
 
@@ -180,3 +195,28 @@ def attendance_scope(param: str = "attendance_id", resolve: AttendanceResolver |
         return attendance_refusal(principal, ref, services.sites)
 
     return Scope(name=f"attendance of {{{param}}}", check=check)
+
+
+def can_see_patient(session: Session, principal: Principal, patient_id: int, sites: SiteRegistry) -> bool:
+    """A child is visible to whoever may see at least one of the child's attendances."""
+    visible = select(Attendance.id).join(Patient, Patient.id == Attendance.patient_id).where(
+        Attendance.patient_id == patient_id, visible_attendances(principal, sites))
+    return bool(session.scalar(select(exists(visible))))
+
+
+def patient_scope(param: str = "patient_id") -> Scope:
+    """The child named by a path parameter must have an attendance the principal may see.
+    A child that does not exist passes, so that the route answers its own 404."""
+
+    def check(principal: Principal, request: Request, services: Services) -> str | None:
+        value = str(request.path_params.get(param, ""))
+        number = row_id(value)
+        if number is None:
+            return None
+        with services.db.session() as session:
+            if session.get(Patient, number) is None or can_see_patient(session, principal, number,
+                                                                         services.sites):
+                return None
+        return "none of this child's attendances is within your scope"
+
+    return Scope(name=f"child of {{{param}}}", check=check)

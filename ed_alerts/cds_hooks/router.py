@@ -1,19 +1,22 @@
 """CDS Hooks 2.0 routes: discovery and the two services. Thin: matching and cards live beside this.
 
-Routes are declared one by one so that the EHR's JWT check (CDS Hooks security) or our own sign-in can
-be added per route. Every flag shown on a card is reported to `record_view`, the audit log's seam.
+Discovery is public; a service call needs a signed-in nurse (the EHR calls with that user's token) and
+shows only what that nurse may see. Every child whose flags are shown on cards gets a `record.viewed`
+audit entry. The EHR's own CDS Hooks JWT scheme is not supported yet.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
+from ed_alerts.auth.policy import public, require
+from ed_alerts.auth.principal import Principal
+from ed_alerts.auth.roles import Role
 from ed_alerts.cds_hooks.catalogue import SERVICES, discovery
 from ed_alerts.cds_hooks.hook_request import HookRequestError, parse_hook_request
 from ed_alerts.cds_hooks.service import answer_hook
@@ -24,20 +27,17 @@ router = APIRouter(prefix="/cds-services", tags=["cds-hooks"])
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def record_view(request: Request, flag_ids: Sequence[int]) -> None:
-    """Called with the ids of the flags shown on the cards of each request.
-
-    Does nothing yet: the audit log (who viewed which child's flags) hooks in here.
-    """
 
 
-@router.get("", summary="CDS Hooks discovery: the services offered")
+@router.get("", summary="CDS Hooks discovery: the services offered", dependencies=[public()])
 def list_services() -> dict[str, Any]:
     return discovery()
 
 
 @router.post("/{service_id}", summary="Call a CDS service: cards for the child's active safeguarding flags")
-async def call_service(service_id: str, request: Request, services: ServicesDep) -> JSONResponse:
+async def call_service(service_id: str, request: Request, services: ServicesDep,
+                       principal: Annotated[Principal, require(Role.ED_NURSE, Role.SAFEGUARDING_NURSE)]
+                       ) -> JSONResponse:
     service = SERVICES.get(service_id)
     if service is None:
         return JSONResponse({"detail": f"no CDS service {service_id[:80]!r} here"}, status_code=404)
@@ -55,6 +55,5 @@ async def call_service(service_id: str, request: Request, services: ServicesDep)
     except ValueError:  # not JSON (or not UTF-8)
         return JSONResponse({"detail": "the request body is not JSON"}, status_code=400)
     base_url = str(request.base_url).rstrip("/")
-    answer = await run_in_threadpool(answer_hook, services.db, services.sites, hook, base_url)
-    record_view(request, answer.shown_flag_ids)
+    answer = await run_in_threadpool(answer_hook, services.db, services.sites, hook, base_url, principal)
     return JSONResponse({"cards": answer.cards})

@@ -30,7 +30,7 @@ from ed_alerts.fhir_api.search import (
 )
 from ed_alerts.flags.models import Flag
 from ed_alerts.patients.lookup import survivor_id
-from ed_alerts.patients.models import PatientIdentifier
+from ed_alerts.patients.models import Patient, PatientIdentifier
 
 
 @dataclass(frozen=True)
@@ -104,15 +104,21 @@ def _base() -> Select:  # type: ignore[type-arg]  # its parameters differ betwee
     return select(Flag, Attendance.patient_id).join(Attendance, Attendance.id == Flag.attendance_id)
 
 
-def search_flags(session: Session, search: FlagSearch) -> FlagPage:
+def search_flags(session: Session, search: FlagSearch,
+                 visible: ColumnElement[bool] | None = None) -> FlagPage:
+    """`visible` limits the search to the attendances the caller may see (it may refer to Patient)."""
     conditions = [_condition(session, c) for c in search.criteria]
+    if visible is not None:
+        conditions.append(visible)
     total = session.scalar(
-        select(func.count(Flag.id)).join(Attendance, Attendance.id == Flag.attendance_id).where(*conditions)
+        select(func.count(Flag.id)).join(Attendance, Attendance.id == Flag.attendance_id)
+        .join(Patient, Patient.id == Attendance.patient_id).where(*conditions)
     ) or 0
     if search.count == 0 or search.offset >= total:
         return FlagPage(rows=[], total=total)
     results = session.execute(
-        _base().where(*conditions).order_by(Flag.raised_at.desc(), Flag.id.desc())
+        _base().join(Patient, Patient.id == Attendance.patient_id).where(*conditions)
+        .order_by(Flag.raised_at.desc(), Flag.id.desc())
         .offset(search.offset).limit(search.count)
     ).all()
     return FlagPage(rows=_rows(session, results), total=total)

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
+from ed_alerts.auth.policy import public
 from ed_alerts.deps import get_services
 from ed_alerts.operations.metrics import CONTENT_TYPE
 from ed_alerts.operations.readiness import readiness
@@ -20,13 +21,13 @@ router = APIRouter(tags=["operations"])
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-@router.get("/healthz", summary="Liveness: the process answers")
+@router.get("/healthz", summary="Liveness: the process answers", dependencies=[public()])
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
 @router.get("/readyz", summary="Readiness: database, migrations, rule pack, MLLP listener",
-            responses={503: {"description": "not ready; the failing checks are listed"}})
+            responses={503: {"description": "not ready; the failing checks are listed"}}, dependencies=[public()])
 def readyz(request: Request, services: ServicesDep) -> JSONResponse:
     checks = readiness(services.db, services.pack, mllp_enabled=services.settings.mllp_enabled,
                        mllp=getattr(request.app.state, "mllp", None))
@@ -39,6 +40,7 @@ def readyz(request: Request, services: ServicesDep) -> JSONResponse:
     return JSONResponse(body, status_code=503 if failing else 200)
 
 
-@router.get("/metrics", summary="Prometheus metrics (text exposition format)", response_class=Response)
+@router.get("/metrics", summary="Prometheus metrics (text exposition format)", response_class=Response,
+            dependencies=[public()])
 def metrics(services: ServicesDep) -> Response:
     return Response(services.metrics.render(), media_type=CONTENT_TYPE)

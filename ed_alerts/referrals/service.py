@@ -63,7 +63,8 @@ def join_referral(session: Session, ctx: ReferralContext, decision: Decision, fl
     One referral per attendance covers all its flags: the MASH gets one account of one event, and
     a second flag on the same visit adds its risk factor rather than a second referral to reconcile.
     """
-    att = session.get_one(Attendance, decision.attendance_id)
+    # Locking the attendance serialises two "refer" decisions on it: one creates, the other joins.
+    att = session.get_one(Attendance, decision.attendance_id, with_for_update=True)
     referral = session.scalar(select(Referral).where(Referral.attendance_id == att.id).with_for_update())
     if referral is None:
         referral = _create(session, ctx, att, flag, actor, now)

@@ -55,13 +55,17 @@ def check_password(password: str, name: str, min_length: int) -> None:
         raise InvalidUser("the password must not contain the user name")
 
 
-def _check_sites(sites: list[str], registry: SiteRegistry | None) -> None:
+def _check_scope_codes(sites: list[str], trust: str | None, registry: SiteRegistry | None) -> None:
+    """Codes must be in the registry, so that a typo fails here rather than as a user who sees nothing."""
     if registry is None or not registry.sites:
         return  # no registry to check against (development without a sites file)
     unknown = [s for s in sites if registry.lookup(s) is None]
     if unknown:
         known = ", ".join(sorted(s.code for s in registry.sites))
         raise InvalidUser(f"unknown site code(s) {', '.join(unknown)}; the registry has: {known}")
+    trusts = {s.trust.upper() for s in registry.sites} | {registry.default_trust.upper()}
+    if trust is not None and trust not in trusts:
+        raise InvalidUser(f"unknown trust {trust}; the registry has: {', '.join(sorted(trusts))}")
 
 
 def create_user(session: Session, new: NewUser, *, actor: Actor, registry: SiteRegistry | None,
@@ -75,7 +79,7 @@ def create_user(session: Session, new: NewUser, *, actor: Actor, registry: SiteR
         check_scope(new.role, sites, trust)
     except ScopeError as exc:
         raise InvalidUser(str(exc)) from exc
-    _check_sites(sites, registry)
+    _check_scope_codes(sites, trust, registry)
     if new.api_token and new.role is not Role.INTEGRATION:
         raise InvalidUser("only integration users have API tokens")
     if new.password is None and new.role is not Role.INTEGRATION:

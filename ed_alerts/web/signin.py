@@ -48,7 +48,7 @@ def _signed_in(request: Request, services: Services) -> Principal | None:
 
 
 @router.get("/signin", name="signin_page")
-def signin_page(request: Request, services: ServicesDep, next: str | None = None) -> Response:  # noqa: A002
+def signin_page(request: Request, services: ServicesDep, next: str | None = None) -> Response:
     principal = _signed_in(request, services)
     return render(request, authenticator(request).settings, "signin.html",
                   {"signed_in": principal, "next": safe_next(next), "username": "", "error": None})
@@ -59,7 +59,7 @@ async def signin_submit(request: Request, services: ServicesDep,
                         username: Annotated[str, Form(max_length=200)] = "",
                         password: Annotated[str, Form(max_length=1000)] = "",
                         csrf_token: Annotated[str, Form(max_length=200)] = "",
-                        next: Annotated[str, Form(max_length=2000)] = "") -> Response:  # noqa: A002
+                        next: Annotated[str, Form(max_length=2000)] = "") -> Response:
     settings = authenticator(request).settings  # the app's: the same that verifies
 
     def page(error: str, status: int) -> Response:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -31,6 +31,7 @@ from ed_alerts.ingest.pipeline import ingest
 from ed_alerts.services import Services
 from ed_alerts.settings import Settings
 from tests.auth.helpers import HL7_TYPE, adt_for, csrf_from_page
+from tests.web.access_table import WEB_EXPECTED, WEB_REQUESTS, web_params
 
 PUBLIC = "public"
 
@@ -56,6 +57,7 @@ EXPECTED: dict[tuple[str, str], str | frozenset[str]] = {
     ("GET", "/docs/oauth2-redirect"): PUBLIC,
     ("GET", "/redoc"): PUBLIC,
     ("GET", "/healthz"): PUBLIC,
+    ("GET", "/readyz"): PUBLIC,  # probes: the orchestrator does not sign in; no identifiers in the answer
     # sign-in
     ("POST", "/auth/token"): PUBLIC,
     ("GET", "/auth/me"): SIGNED_IN,
@@ -86,10 +88,11 @@ class World:
     headers: dict[str, dict[str, str]]
     signin_name: str
     signin_password: str
+    extra: dict[str, str] = field(default_factory=dict)  # referral, decision, child of the attendance
 
     def params(self) -> dict[str, str]:
         return {"attendance_id": str(self.attendance_id), "message_id": str(self.message_id),
-                "name": "victim"}
+                "name": "victim", **self.extra}
 
 
 def _signin_form(world: World, client: TestClient) -> dict[str, Any]:
@@ -113,6 +116,11 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("POST", "/fhir/Encounter"): lambda w, _: {"content": b"{}",
                                                "headers": {"content-type": "application/fhir+json"}},
 }
+
+
+# The web pages' rows and path parameters live beside their tests.
+EXPECTED.update(WEB_EXPECTED)
+REQUESTS.update(WEB_REQUESTS)
 
 
 def _app_routes() -> dict[tuple[str, str], Policy | None]:
@@ -165,7 +173,8 @@ def world(services: Services, make_user, auth_headers) -> World:
     make_user("integration", name="victim", api_token=True)
     signer = make_user("ed_nurse", sites=["RGT01"], name="signer")
     return World(attendance_id=outcome.attendance_ids[0], message_id=outcome.message_id, headers=headers,
-                 signin_name=signer.name, signin_password=signer.password)
+                 signin_name=signer.name, signin_password=signer.password,
+                 extra=web_params(services, outcome.attendance_ids[0]))
 
 
 def test_every_route_answers_every_subject_as_the_table_says(client: TestClient, world: World) -> None:

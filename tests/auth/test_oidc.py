@@ -10,7 +10,7 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 
 import jwt
 import pytest
@@ -45,7 +45,7 @@ class JWKSServer:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+            def do_GET(self) -> None:  # http.server names it so
                 outer.fetches += 1
                 self.send_response(200 if self.path == "/jwks.json" else 404)
                 self.send_header("content-type", "application/json")
@@ -59,7 +59,7 @@ class JWKSServer:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/jwks.json"
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
-    def __enter__(self) -> JWKSServer:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 

@@ -152,3 +152,23 @@ def test_a_nurse_sees_the_childs_other_attendances_only_within_scope(client: Tes
     assert [a["site_code"] for a in as_nurse["other_attendances"]] == ["RGT01"]
     as_sg = client.get(f"/api/attendances/{ids[0]}", headers=sg).json()
     assert sorted(a["site_code"] for a in as_sg["other_attendances"]) == ["RGT01", "RGT02"]
+
+
+def test_patient_and_row_scopes(services: Services) -> None:
+    """`patient_scope` and `attendance_of` (for routes keyed by a child, a flag, a referral...)."""
+    from ed_alerts.auth.scopes import attendance_of, can_see_patient
+    from ed_alerts.flags.models import Flag
+
+    outcome = ingest(services.ingest, adt_for("RGT02", "PS1", kind="assault"), ContentType.HL7V2, Transport.HTTP)
+    with services.db.session() as s:
+        attendance = s.get_one(Attendance, outcome.attendance_ids[0])
+        flag_id = s.scalars(select(Flag.id).where(Flag.attendance_id == attendance.id)).first()
+        assert flag_id is not None
+        resolve = attendance_of(Flag.id, Flag.attendance_id)
+        assert resolve(s, str(flag_id)) == attendance.id
+        assert resolve(s, "999999") is None and resolve(s, "x") is None
+        nurse_b = Principal("b", Role.ED_NURSE, frozenset({"RGT02"}))
+        assert can_see_patient(s, nurse_b, attendance.patient_id, services.sites)
+        assert not can_see_patient(s, NURSE_A, attendance.patient_id, services.sites)
+        assert can_see_patient(s, SG_RGT, attendance.patient_id, services.sites)
+        assert not can_see_patient(s, Principal("i", Role.ICB_LEAD), attendance.patient_id, services.sites)

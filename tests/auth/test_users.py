@@ -60,6 +60,7 @@ def test_an_integration_user_gets_a_token_shown_once(cli: CliRunner, client: Tes
     (["nurse", "--role", "ed_nurse"], PASSWORD, "needs at least one site"),
     (["nurse", "--role", "ed_nurse", "--site", "NOWHERE"], PASSWORD, "unknown site code(s) NOWHERE"),
     (["sg", "--role", "safeguarding_nurse"], PASSWORD, "needs a trust"),
+    (["sg", "--role", "safeguarding_nurse", "--trust", "NOPE"], PASSWORD, "unknown trust NOPE"),
     (["sg", "--role", "safeguarding_nurse", "--trust", "RGT", "--site", "RGT01"], PASSWORD, "not by site"),
     (["lead", "--role", "icb_lead", "--trust", "RGT"], PASSWORD, "no site or trust scope"),
     (["nurse", "--role", "ed_nurse", "--site", "RGT01"], "short", "at least 12 characters"),

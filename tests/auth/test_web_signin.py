@@ -37,6 +37,7 @@ def test_the_page_is_a_labelled_form_with_a_csrf_field(client: TestClient) -> No
         assert f'<label for="{field}">' in html
         assert re.search(rf'id="{field}" name="{field}"[^>]*autocomplete="{autocomplete}"', html)
     assert 'name="csrf_token"' in html and "<script" not in html  # works without JavaScript
+    assert "frame-ancestors 'none'" in res.headers["content-security-policy"]  # never framed
     (cookie,) = [c for c in _set_cookies(res) if c.startswith("ed_alerts_csrf=")]
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie.replace("Strict", "strict")
 

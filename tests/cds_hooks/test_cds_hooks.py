@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
-from ed_alerts.cds_hooks import router as cds_router
+from ed_alerts.audit.models import AuditEntry
 from ed_alerts.ingest.models import ContentType, Transport
 from ed_alerts.ingest.pipeline import ingest
 from ed_alerts.services import Services
@@ -158,13 +159,14 @@ def test_many_flagged_attendances_are_summed_up_after_ten_cards(client: TestClie
     assert "links" not in found[-1]
 
 
-def test_cards_shown_are_reported_to_the_audit_seam(client: TestClient, world: Scenario,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[list[int]] = []
-    monkeypatch.setattr(cds_router, "record_view", lambda _request, flag_ids: seen.append(sorted(flag_ids)))
+def test_cards_shown_are_audited_as_views_of_the_childs_record(client: TestClient, world: Scenario,
+                                                               services: Services) -> None:
     cards(client, PATIENT_VIEW, patient_view(nhs=world.repeat.child.nhs))
     cards(client, PATIENT_VIEW, patient_view(nhs=world.unflagged.child.nhs))
-    assert seen == [sorted(world.repeat.flag_ids), []]
+    with services.db.session() as session:
+        views = session.scalars(select(AuditEntry).where(AuditEntry.entity_type == "cds_card")).all()
+    assert [sorted(v.details["flag_ids"]) for v in views] == [sorted(world.repeat.flag_ids)]
+    assert views[0].patient_id == world.repeat.patient_id and views[0].action == "record.viewed"
 
 
 def test_unknown_service_is_404(client: TestClient) -> None:

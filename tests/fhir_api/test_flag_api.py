@@ -15,9 +15,10 @@ import uvicorn
 from fastapi.testclient import TestClient
 from fhir.resources.R4B import get_fhir_model_class
 from httpx import Response
+from sqlalchemy import select
 
+from ed_alerts.audit.models import AuditEntry
 from ed_alerts.fhir_api import codes
-from ed_alerts.fhir_api import router as fhir_router
 from ed_alerts.fhir_api.dates import DateValueError, parse_criterion, parse_range
 from ed_alerts.fhir_api.search import DEFAULT_COUNT, SUPPORTED
 from ed_alerts.ingest.models import ContentType, Transport
@@ -123,14 +124,18 @@ def test_other_resource_types_answer_in_fhir(client: TestClient) -> None:
     outcome(client.get("/fhir/Observation"), 404)
 
 
-def test_each_read_is_reported_to_the_audit_seam(client: TestClient, world: Scenario,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    seen: list[list[int]] = []
-    monkeypatch.setattr(fhir_router, "record_view", lambda _request, flag_ids: seen.append(list(flag_ids)))
+def test_each_read_is_audited_as_a_view_of_the_childs_record(client: TestClient, world: Scenario,
+                                                             services: Services) -> None:
     flag_id = world.disclosure.flag_ids[0]
-    fhir(client.get(f"/fhir/Flag/{flag_id}"))
+    fhir(client.get(f"/fhir/Flag/{flag_id}", headers={"X-Access-Reason": "triage review"}))
     bundle = search(client, {"patient": str(world.disclosure.patient_id)})
-    assert seen == [[flag_id], [int(e["resource"]["id"]) for e in bundle["entry"]]]
+    with services.db.session() as session:
+        views = session.scalars(select(AuditEntry).where(AuditEntry.action == "record.viewed",
+                                                         AuditEntry.entity_type == "fhir_flag")
+                                .order_by(AuditEntry.id)).all()
+    assert [v.details["flag_ids"] for v in views] == [[flag_id], [int(e["resource"]["id"]) for e in bundle["entry"]]]
+    assert {v.patient_id for v in views} == {world.disclosure.patient_id}
+    assert views[0].reason == "triage review" and views[0].role == "safeguarding_nurse"
 
 
 # --- search parameters ---------------------------------------------------------------------------------
@@ -351,11 +356,13 @@ def live_server(settings: Settings, services: Services) -> Iterator[str]:
         sock.close()
 
 
-def test_fhirclient_reads_and_searches_over_http(live_server: str, world: Scenario) -> None:
+def test_fhirclient_reads_and_searches_over_http(live_server: str, world: Scenario, client: TestClient) -> None:
+    reader_headers = {"Authorization": client.headers["Authorization"]}
     from fhirclient import client as fhir_client
     from fhirclient.models.flag import Flag as ClientFlag
 
     smart = fhir_client.FHIRClient(settings={"app_id": "ed-alerts-tests", "api_base": f"{live_server}/fhir/"})
+    smart.server.session.headers.update(reader_headers)  # a signed-in nurse's bearer token
     capability = smart.server.capabilityStatement  # parsed by fhirclient's own R4 models
     assert capability.fhirVersion == "4.0.1"
     assert [r.type for r in capability.rest[0].resource] == ["Flag", "Encounter"]

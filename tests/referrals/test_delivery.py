@@ -177,7 +177,10 @@ def test_an_older_pending_referral_holds_back_the_newer_one_for_the_same_child(
     older = sent_referral(services, gen, child=child, kind="assault")
     newer = sent_referral(services, gen, child=child, kind="weapon")
     unrelated = sent_referral(services, gen, child=other, kind="assault")
-    fake_la.fail_next(1)  # the first POST (the child's older referral) meets a 503
+    # One delivery at a time, in claim order (oldest referral first), so that the first POST, the
+    # one the fake answers 503, is the child's older referral.
+    services.referrals.settings = services.settings.model_copy(update={"delivery_concurrency": 1})
+    fake_la.fail_next(1)
 
     now = utcnow()
     first = drain_outbox(services, now)

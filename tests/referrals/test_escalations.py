@@ -18,7 +18,8 @@ from ed_alerts.flags.models import Decision, Flag
 from ed_alerts.patients.models import Patient, PatientIdentifier
 from ed_alerts.referrals.escalations import escalate_overdue, notify_escalations
 from ed_alerts.referrals.jobs import escalation_job
-from ed_alerts.referrals.models import Escalation
+from ed_alerts.referrals.due import most_severe
+from ed_alerts.referrals.models import Escalation, Referral
 from ed_alerts.referrals.outbox import drain_outbox
 from ed_alerts.services import Services
 from ed_alerts.settings import Settings
@@ -95,7 +96,12 @@ def test_a_referral_not_sent_in_time_escalates_once(services: Services) -> None:
     assert len(escalate_overdue(services.referrals, utcnow() + timedelta(hours=25))) == 1
     assert escalate_overdue(services.referrals, utcnow() + timedelta(hours=26)) == []
     (escalation,) = [e for e in _escalations(services) if e.kind == "referral_overdue"]
-    assert escalation.referral_id == referral_id and escalation.severity == "high"
+    with services.db.session() as s:
+        referral = s.get_one(Referral, referral_id)
+        flags = s.scalars(select(Flag.severity).join(Decision, Decision.flag_id == Flag.id)
+                          .where(Decision.referral_id == referral_id)).all()
+    assert escalation.referral_id == referral_id
+    assert escalation.severity == referral.severity == most_severe(list(flags))
 
 
 def test_a_referral_sent_in_time_is_not_escalated(services: Services) -> None:

@@ -23,10 +23,15 @@ def main(argv: list[str] | None = None) -> int:
         "--rules", type=Path, default=Path("rules/nlp"), help="NLP rule folder (default rules/nlp)"
     )
     parser.add_argument("--text", action="append", default=[], help="explain the findings for this note")
+    parser.add_argument(
+        "--no-model",
+        action="store_true",
+        help="rules alone, whatever settings.yaml says of the sentence model",
+    )
     parser.add_argument("corpora", nargs="*", type=Path, help="labelled JSONL corpora to measure")
     args = parser.parse_args(argv)
     try:
-        detector = DisclosureDetector.from_folder(args.rules)
+        detector = DisclosureDetector.from_folder(args.rules, model=False if args.no_model else None)
     except RulePackError as err:
         print(f"rule folder refused: {err}", file=sys.stderr)
         return 2

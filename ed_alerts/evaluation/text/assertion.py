@@ -49,7 +49,9 @@ class Assessment:
 
 def assess(target: Span, concept_uncertain: bool, exclusion_order: Sequence[str]) -> Assessment:
     modifiers: tuple[Any, ...] = tuple(target._.modifiers)
-    return _decide(target, modifiers, _nearest_experiencer(target, modifiers), concept_uncertain, exclusion_order)
+    return _decide(
+        target, modifiers, _nearest_experiencer(target, modifiers), concept_uncertain, exclusion_order
+    )
 
 
 def assess_sentence(sentence: Span, exclusion_order: Sequence[str]) -> Assessment:
@@ -67,9 +69,7 @@ def assess_sentence(sentence: Span, exclusion_order: Sequence[str]) -> Assessmen
     ]
     in_cue = {i for m in candidates for i in range(*m.modifier_span)}
     content = [i for i in range(sentence.start, sentence.end) if i not in in_cue and not doc[i].is_punct]
-    modifiers = tuple(
-        m for m in candidates if any(m.scope_span[0] <= i < m.scope_span[1] for i in content)
-    )
+    modifiers = tuple(m for m in candidates if any(m.scope_span[0] <= i < m.scope_span[1] for i in content))
     speakers = [m for m in modifiers if m.category in EXPERIENCER_CATEGORIES]
     speaker = max(speakers, key=lambda m: m.modifier_span, default=None)
     return _decide(sentence, modifiers, speaker, True, exclusion_order)

@@ -4,11 +4,11 @@ Build it once at start, from a rule folder: importing spaCy/medspaCy and compili
 into ~6,000 matcher rules takes a few seconds on a CI-sized machine. `detect` then takes a few
 milliseconds per triage note (median ~7 ms on the dev corpus).
 
-With `model: {enabled: true}` in settings.yaml, a sentence model (model.py) also reads every
-sentence in which the rules found nothing, and reports what it suspects as an uncertain
-`model_suspected` finding spanning the sentence; ConText's cues in that sentence still decide
-whether it counts. That adds ~90 MB (the embedding weights, NumPy, no torch) and ~5-15 ms for each
-sentence it reads (benchmarks/nlp_detector.py measures both).
+With `model: {enabled: true}` in settings.yaml (off by default: rules/nlp/model/README.md), a
+sentence model (model.py) also reads every sentence in which the rules found nothing, and reports
+what it suspects as an uncertain `model_suspected` finding spanning the sentence; ConText's cues in
+that sentence still decide whether it counts. That adds ~60-85 MB (the embedding weights, NumPy,
+no torch) and a few ms for each sentence it reads (benchmarks/nlp_detector.py measures both).
 
 Results are cached by text (A08 updates resend the same notes): findings are immutable.
 """
@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ed_alerts.evaluation.text.assertion import assess, assess_sentence
 from ed_alerts.evaluation.text.findings import TextFinding
@@ -31,13 +31,20 @@ from ed_alerts.evaluation.text.rule_files import (
 )
 
 if TYPE_CHECKING:
+    import numpy as np
     from spacy.language import Language
     from spacy.tokens import Doc, Span
 
-    from ed_alerts.evaluation.text.model import DisclosureModel
-
 MODEL_CONCEPT = RESERVED_CONCEPT
 CACHE_SIZE = 2048  # distinct note texts kept; each entry is a few small frozen findings
+
+
+class SentenceModel(Protocol):
+    """What the detector needs of a sentence model (model.DisclosureModel, or a stub in tests)."""
+
+    threshold: float
+
+    def probabilities(self, sentences: list[str]) -> np.ndarray: ...
 
 
 class DisclosureDetector:
@@ -47,7 +54,7 @@ class DisclosureDetector:
         self,
         nlp: Language,
         rules: NlpRuleFolder,
-        model: DisclosureModel | None = None,
+        model: SentenceModel | None = None,
         cache_size: int = CACHE_SIZE,
     ) -> None:
         self._nlp = nlp
@@ -64,7 +71,7 @@ class DisclosureDetector:
         """
         rules = load_rule_folder(folder)
         settings = rules.settings.model
-        sentence_model = None
+        sentence_model: SentenceModel | None = None
         if settings.enabled if model is None else model:
             from ed_alerts.evaluation.text.model import DisclosureModel  # NumPy + tokenizers only then
 
@@ -80,7 +87,7 @@ class DisclosureDetector:
         return self._rules.settings.exclusion_order
 
     @property
-    def model(self) -> DisclosureModel | None:
+    def model(self) -> SentenceModel | None:
         return self._model
 
     @property
@@ -100,9 +107,16 @@ class DisclosureDetector:
             return []
         return list(self._cached(text))
 
+    def with_model(self, model: SentenceModel | None) -> DisclosureDetector:
+        """The same rules and pipeline with another sentence model (or none): for tests and tools."""
+        return DisclosureDetector(self._nlp, self._rules, model)
+
     def cache_clear(self) -> None:
         if hasattr(self._cached, "cache_clear"):
             self._cached.cache_clear()
+
+    def cache_info(self) -> object:
+        return self._cached.cache_info() if hasattr(self._cached, "cache_info") else None
 
     def parse(self, text: str) -> tuple[Doc, list[TextFinding]]:
         """The processed document and the rules' findings alone (for training and review tools)."""

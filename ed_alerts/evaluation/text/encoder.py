@@ -141,12 +141,16 @@ class MiniLMEncoder:
             context = (probs @ v).transpose(0, 2, 1, 3).reshape(batch, length, hidden)
             attended = self._dense(context, p + "attention.output.dense")
             x = _layer_norm(
-                x + attended, w[p + "attention.output.LayerNorm.weight"], w[p + "attention.output.LayerNorm.bias"],
+                x + attended,
+                w[p + "attention.output.LayerNorm.weight"],
+                w[p + "attention.output.LayerNorm.bias"],
                 self._eps,
             )
             inner = _gelu(self._dense(x, p + "intermediate.dense"))
             out = self._dense(inner, p + "output.dense")
-            x = _layer_norm(x + out, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], self._eps)
+            x = _layer_norm(
+                x + out, w[p + "output.LayerNorm.weight"], w[p + "output.LayerNorm.bias"], self._eps
+            )
         return x.astype(np.float32, copy=False)
 
 

@@ -53,8 +53,10 @@ def load_classifier(path: Path) -> SentenceClassifier:
     where = str(path)
     if not path.is_file():
         raise RulePackError.single(
-            where, "", "model.enabled is true in settings.yaml but the classifier file is missing "
-            "(train it: python -m ed_alerts.evaluation.text.train_model)"
+            where,
+            "",
+            "model.enabled is true in settings.yaml but the classifier file is missing "
+            "(train it: python -m ed_alerts.evaluation.text.train_model)",
         )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -91,7 +93,8 @@ class DisclosureModel:
     def __init__(self, classifier: SentenceClassifier, threshold: float, encoder: Any) -> None:
         if encoder.dimension != classifier.dimension:
             raise RulePackError.single(
-                classifier.source, "coef",
+                classifier.source,
+                "coef",
                 f"has {classifier.dimension} weights but the embedding has {encoder.dimension} dimensions",
             )
         self.classifier = classifier
@@ -107,7 +110,8 @@ class DisclosureModel:
             encoder = MiniLMEncoder()
         except ImportError as err:
             raise RulePackError.single(
-                str(folder.parent / "settings.yaml"), "model.enabled",
+                str(folder.parent / "settings.yaml"),
+                "model.enabled",
                 f"the model needs the package {EMBEDDING_PACKAGE} (and tokenizers): {err}",
             ) from err
         return cls(classifier, threshold, encoder)

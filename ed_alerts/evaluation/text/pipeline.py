@@ -120,7 +120,6 @@ class _Refuse(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname: str, path: Any, target: Any = None) -> None:
         if fullname.partition(".")[0] in self._names:
             raise ModuleNotFoundError(f"{fullname} is not needed by the NLP pipeline", name=fullname)
-        return None
 
 
 @contextmanager

@@ -127,7 +127,9 @@ def load_rule_folder(folder: Path) -> NlpRuleFolder:
     names = [concept.name for concept in concepts]
     if RESERVED_CONCEPT in names:
         problems.append(
-            Problem(str(folder / "targets"), "concept", f"{RESERVED_CONCEPT!r} is reserved for the sentence model")
+            Problem(
+                str(folder / "targets"), "concept", f"{RESERVED_CONCEPT!r} is reserved for the sentence model"
+            )
         )
     for name in {n for n in names if names.count(n) > 1}:
         problems.append(
@@ -210,7 +212,9 @@ def _model_settings(value: Any, path: Path, problems: list[Problem]) -> ModelSet
         return ModelSettings()
     unknown = sorted(set(value) - {"enabled", "threshold"})
     if unknown:
-        problems.append(Problem(str(path), f"model.{unknown[0]}", "unknown setting (known: enabled, threshold)"))
+        problems.append(
+            Problem(str(path), f"model.{unknown[0]}", "unknown setting (known: enabled, threshold)")
+        )
     enabled = value.get("enabled", False)
     if not isinstance(enabled, bool):
         problems.append(Problem(str(path), "model.enabled", "must be true or false"))

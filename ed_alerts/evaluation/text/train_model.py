@@ -107,7 +107,9 @@ def pr(tp: int, fp: int, fn: int) -> tuple[float, float]:
     return (tp / (tp + fp) if tp + fp else 1.0), (tp / (tp + fn) if tp + fn else 0.0)
 
 
-def threshold_table(units: list[Unit], note_labels: np.ndarray, oofs: list[np.ndarray]) -> list[dict[str, float]]:
+def threshold_table(
+    units: list[Unit], note_labels: np.ndarray, oofs: list[np.ndarray]
+) -> list[dict[str, float]]:
     y = np.asarray([u.label for u in units])
     silent = np.asarray([u.rule_silent for u in units])
     excluded = np.asarray([u.context_excluded for u in units])
@@ -125,7 +127,9 @@ def threshold_table(units: list[Unit], note_labels: np.ndarray, oofs: list[np.nd
             sp.append(p)
             sr.append(r)
             kept = hit & ~excluded
-            p, r = pr(int((kept & (y == 1)).sum()), int((kept & (y == 0)).sum()), int((~kept & (y == 1)).sum()))
+            p, r = pr(
+                int((kept & (y == 1)).sum()), int((kept & (y == 0)).sum()), int((~kept & (y == 1)).sum())
+            )
             gp.append(p)
             gr.append(r)
             flagged = rules_note.copy()
@@ -158,9 +162,13 @@ def sha256(path: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ed_alerts.evaluation.text.train_model", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m ed_alerts.evaluation.text.train_model", description=__doc__
+    )
     parser.add_argument("corpora", nargs="+", type=Path, help="labelled JSONL corpora to train on")
-    parser.add_argument("--rules", type=Path, default=Path("rules/nlp"), help="NLP rule folder (default rules/nlp)")
+    parser.add_argument(
+        "--rules", type=Path, default=Path("rules/nlp"), help="NLP rule folder (default rules/nlp)"
+    )
     parser.add_argument("--out", type=Path, default=None, help="output folder (default RULES/model)")
     parser.add_argument("--min-precision", type=float, default=0.90)
     parser.add_argument("--max-plain-flagged", type=float, default=0.05)
@@ -202,8 +210,10 @@ def main(argv: list[str] | None = None) -> int:
             f"   {row['plain_notes_flagged']:.3f}"
         )
     eligible = [
-        r for r in table
-        if r["combined_note_precision"] >= args.min_precision and r["plain_notes_flagged"] <= args.max_plain_flagged
+        r
+        for r in table
+        if r["combined_note_precision"] >= args.min_precision
+        and r["plain_notes_flagged"] <= args.max_plain_flagged
     ]
     suggested = min(r["threshold"] for r in eligible) if eligible else max(THRESHOLDS)
     rule = (
@@ -227,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
             "max_tokens": 256,
         },
         "trained_on": [
-            {"file": path.name, "sha256": sha256(path), "notes": len(read_corpus(path))} for path in args.corpora
+            {"file": path.name, "sha256": sha256(path), "notes": len(read_corpus(path))}
+            for path in args.corpora
         ],
         "sentences": len(units),
         "positive_sentences": int(y.sum()),
