@@ -26,7 +26,6 @@ from ed_alerts.flags.models import Decision, DecisionStatus, Flag
 from ed_alerts.ingest.models import ContentType, Transport
 from ed_alerts.ingest.pipeline import ingest
 from ed_alerts.referrals import decisions, service
-from ed_alerts.referrals.models import Referral
 from ed_alerts.referrals.outbox import drain_outbox
 from ed_alerts.referrals.schemas import DecisionInput, DecisionReviewInput, ReferralUpdate
 from ed_alerts.services import Services
@@ -47,10 +46,10 @@ class SeedReport:
     today: dict[str, int] = field(default_factory=dict)  # case -> attendance id
 
 
-def seed_demo(services: Services, now: datetime) -> SeedReport:
+def seed_demo(services: Services, now: datetime, *, months: int = 6, per_month: int = 24) -> SeedReport:
     report = SeedReport()
     if not _seeded(services, f"V{HISTORY_SEED}-"):
-        report.history_referrals = seed_history(services, now)
+        report.history_referrals = seed_history(services, now, months=months, per_month=per_month)
     day_seed = int(now.strftime("%Y%m%d"))
     if not _seeded(services, f"V{day_seed}-"):
         report.today = seed_today(services, now, Generator(seed=day_seed, now=now))

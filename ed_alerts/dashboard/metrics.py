@@ -186,7 +186,7 @@ def compute(session: Session, settings: Settings, period: Period, now: datetime)
         to_decision = _hours(decided_at, arrival) if decided else None
         for t in tallies(where_of(site, source, arrival)):
             t.decisions += 1
-            if decided:
+            if decided and decided_at is not None:
                 t.decided += 1
                 t.decided_on_time += decided_at <= due
                 t.words_recorded += bool(words)
@@ -205,7 +205,7 @@ def compute(session: Session, settings: Settings, period: Period, now: datetime)
         was_sent = sent_at is not None and state in _SENT_STATES
         due_passed = due_at is not None and due_at <= now
         counts_as_due = state != ReferralState.NOT_REQUIRED and (was_sent or due_passed)
-        on_time = was_sent and due_at is not None and sent_at <= due_at
+        on_time = was_sent and due_at is not None and sent_at is not None and sent_at <= due_at
         delivered = delivery == DeliveryStatus.DELIVERED and delivered_at is not None
         audited = state == ReferralState.AUDITED and audited_at is not None
         steps = {

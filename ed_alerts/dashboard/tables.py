@@ -128,8 +128,8 @@ def publish(metrics: Metrics, sites: SiteRegistry, threshold: int, rule_titles: 
                        ("failed", "Deliveries failed")]
     overdue_rows = [Row(code, site_label(code), {}) for code, _ in overdue_sites]
     for key, _ in overdue_columns:
-        values = [getattr(o, key) for _, o in overdue_sites]
-        for row, cell in zip(overdue_rows, count_cells(values, threshold), strict=True):
+        late = [int(getattr(o, key)) for _, o in overdue_sites]
+        for row, cell in zip(overdue_rows, count_cells(late, threshold), strict=True):
             row.cells[key] = cell
     total_overdue = metrics.overdue_total
     overdue = Table("overdue", "Overdue now", "Decisions and referrals past their due time now, by site",

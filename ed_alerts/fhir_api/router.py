@@ -13,7 +13,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-
 from sqlalchemy.orm import Session
 
 from ed_alerts.audit.service import Actor, record
@@ -28,9 +27,9 @@ from ed_alerts.fhir_api.bundle import searchset
 from ed_alerts.fhir_api.capability import capability_statement
 from ed_alerts.fhir_api.mapping import flag_resource
 from ed_alerts.fhir_api.queries import FlagRow, read_flag, search_flags
-from ed_alerts.flags.models import Flag
 from ed_alerts.fhir_api.responses import fhir_error, fhir_json
 from ed_alerts.fhir_api.search import SearchError, parse_search
+from ed_alerts.flags.models import Flag
 from ed_alerts.services import Services
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])

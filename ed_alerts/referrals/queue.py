@@ -14,9 +14,11 @@ from datetime import datetime
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
 from ed_alerts.attendances.models import Attendance
 from ed_alerts.flags.models import Decision, DecisionStatus, Flag
+from ed_alerts.patients.models import Patient
 from ed_alerts.referrals.due import SEVERITY_ORDER, decision_due
 from ed_alerts.referrals.models import Escalation, Referral
 from ed_alerts.referrals.schemas import EscalationView, QueueItem, QueueView
@@ -40,11 +42,16 @@ class QueueFilter:
     since: datetime | None = None
     until: datetime | None = None
     limit: int = 500
+    # The caller's scope as a condition on Attendance and Patient (auth.scopes.visible_attendances).
+    visible: ColumnElement[bool] | None = None
 
 
 def _decision_items(session: Session, settings: Settings, f: QueueFilter, now: datetime) -> list[QueueItem]:
     stmt = (select(Decision, Flag, Attendance).join(Flag, Flag.id == Decision.flag_id)
-            .join(Attendance, Attendance.id == Decision.attendance_id))
+            .join(Attendance, Attendance.id == Decision.attendance_id)
+            .join(Patient, Patient.id == Attendance.patient_id))
+    if f.visible is not None:
+        stmt = stmt.where(f.visible)
     if f.state is None:
         unreviewed = and_(Decision.status == DecisionStatus.NOT_REFER, Decision.reviewed_at.is_(None))
         stmt = stmt.where(or_(Decision.status == DecisionStatus.PENDING, unreviewed))
@@ -78,6 +85,9 @@ def _decision_items(session: Session, settings: Settings, f: QueueFilter, now: d
 
 def _referral_items(session: Session, f: QueueFilter, now: datetime) -> list[QueueItem]:
     stmt = select(Referral)
+    if f.visible is not None:
+        stmt = (stmt.join(Attendance, Attendance.id == Referral.attendance_id)
+                .join(Patient, Patient.id == Attendance.patient_id).where(f.visible))
     if f.state is None:
         unreviewed = and_(Referral.state == ReferralState.NOT_REQUIRED, Referral.reviewed_at.is_(None))
         stmt = stmt.where(or_(Referral.state.in_(_OPEN_REFERRAL_STATES), unreviewed))
@@ -129,12 +139,15 @@ def safeguarding_queue(session: Session, settings: Settings, f: QueueFilter, now
     for item in items:
         counts[item.kind][item.state] += 1
     return QueueView(generated_at=now, counts={k: dict(v) for k, v in counts.items()}, items=items,
-                     escalations=list_escalations(session, site=f.site, limit=50))
+                     escalations=list_escalations(session, site=f.site, limit=50, visible=f.visible))
 
 
 def list_escalations(session: Session, *, site: str | None = None, kind: str | None = None,
-                     limit: int = 200) -> list[EscalationView]:
+                     limit: int = 200, visible: ColumnElement[bool] | None = None) -> list[EscalationView]:
     stmt = select(Escalation)
+    if visible is not None:
+        stmt = (stmt.join(Attendance, Attendance.id == Escalation.attendance_id)
+                .join(Patient, Patient.id == Attendance.patient_id).where(visible))
     if site:
         stmt = stmt.where(Escalation.site_code == site)
     if kind:

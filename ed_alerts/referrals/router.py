@@ -16,12 +16,18 @@ from ed_alerts.actors import get_actor
 from ed_alerts.audit.schemas import ChainStatus
 from ed_alerts.audit.service import Actor, verify_chain
 from ed_alerts.audit.views import get_access_reason, record_view
+from ed_alerts.auth.policy import require
+from ed_alerts.auth.principal import Principal
+from ed_alerts.auth.roles import Role
+from ed_alerts.auth.scopes import attendance_of, attendance_scope, patient_scope, visible_attendances
 from ed_alerts.db.base import utcnow
 from ed_alerts.deps import get_services
+from ed_alerts.flags.models import Decision
 from ed_alerts.patients.schemas import Timeline
 from ed_alerts.patients.timeline import patient_timeline
 from ed_alerts.referrals import decisions, service
 from ed_alerts.referrals.detail import referral_view
+from ed_alerts.referrals.models import Referral
 from ed_alerts.referrals.queue import QueueFilter, list_escalations, safeguarding_queue
 from ed_alerts.referrals.schemas import (
     CommentInput,
@@ -39,13 +45,21 @@ from ed_alerts.services import Services
 router = APIRouter(prefix="/api", tags=["referrals"])
 
 ServicesDep = Annotated[Services, Depends(get_services)]
+NURSES = (Role.ED_NURSE, Role.SAFEGUARDING_NURSE)
+DECISION_SCOPE = attendance_scope("decision_id", resolve=attendance_of(Decision.id, Decision.attendance_id))
+REFERRAL_SCOPE = attendance_scope("referral_id", resolve=attendance_of(Referral.id, Referral.attendance_id))
+NurseOnDecision = Annotated[Principal, require(*NURSES, scope=DECISION_SCOPE)]
+SafeguardingOnDecision = Annotated[Principal, require(Role.SAFEGUARDING_NURSE, scope=DECISION_SCOPE)]
+NurseOnReferral = Annotated[Principal, require(*NURSES, scope=REFERRAL_SCOPE)]
+SafeguardingOnReferral = Annotated[Principal, require(Role.SAFEGUARDING_NURSE, scope=REFERRAL_SCOPE)]
+Safeguarding = Annotated[Principal, require(Role.SAFEGUARDING_NURSE)]
 ActorDep = Annotated[Actor, Depends(get_actor)]
 ReasonDep = Annotated[str, Depends(get_access_reason)]
 
 
 @router.post("/decisions/{decision_id}", summary="Record the referral decision a flag requires")
 def record_decision(decision_id: int, body: DecisionInput, services: ServicesDep,
-                    actor: ActorDep) -> DecisionView:
+                    actor: ActorDep, _: NurseOnDecision) -> DecisionView:
     with services.db.session() as session:
         decision = decisions.record_decision(session, services.referrals, decision_id, actor, body)
         return DecisionView.model_validate(decision)
@@ -53,14 +67,15 @@ def record_decision(decision_id: int, body: DecisionInput, services: ServicesDep
 
 @router.post("/decisions/{decision_id}/review", summary="Safeguarding nurse reviews a decision not to refer")
 def review_decision(decision_id: int, body: DecisionReviewInput, services: ServicesDep,
-                    actor: ActorDep) -> DecisionView:
+                    actor: ActorDep, _: SafeguardingOnDecision) -> DecisionView:
     with services.db.session() as session:
         decision = decisions.review_decision(session, services.referrals, decision_id, actor, body)
         return DecisionView.model_validate(decision)
 
 
 @router.get("/referrals/{referral_id}", summary="A referral with what it still lacks (audited view)")
-def get_referral(referral_id: int, services: ServicesDep, actor: ActorDep, reason: ReasonDep) -> ReferralView:
+def get_referral(referral_id: int, services: ServicesDep, actor: ActorDep, reason: ReasonDep,
+                 _: NurseOnReferral) -> ReferralView:
     with services.db.session() as session:
         referral = service.get_referral(session, referral_id)
         record_view(session, actor, "referral", referral.id, patient_id=referral.patient_id, reason=reason)
@@ -69,7 +84,7 @@ def get_referral(referral_id: int, services: ServicesDep, actor: ActorDep, reaso
 
 @router.patch("/referrals/{referral_id}", summary="Edit the referral draft")
 def update_referral(referral_id: int, body: ReferralUpdate, services: ServicesDep,
-                    actor: ActorDep) -> ReferralView:
+                    actor: ActorDep, _: NurseOnReferral) -> ReferralView:
     with services.db.session() as session:
         referral = service.update_draft(session, services.referrals, referral_id, actor, body)
         return referral_view(session, services.referrals, referral, utcnow())
@@ -78,7 +93,7 @@ def update_referral(referral_id: int, body: ReferralUpdate, services: ServicesDe
 @router.post("/referrals/{referral_id}/not-required",
              summary="Close a referral as not required, with a rationale")
 def close_not_required(referral_id: int, body: NotRequiredInput, services: ServicesDep,
-                       actor: ActorDep) -> ReferralView:
+                       actor: ActorDep, _: NurseOnReferral) -> ReferralView:
     with services.db.session() as session:
         referral = service.close_not_required(session, referral_id, actor, body.rationale)
         return referral_view(session, services.referrals, referral, utcnow())
@@ -86,7 +101,7 @@ def close_not_required(referral_id: int, body: NotRequiredInput, services: Servi
 
 @router.post("/referrals/{referral_id}/review", summary="Safeguarding nurse reviews a not_required referral")
 def review_not_required(referral_id: int, body: CommentInput, services: ServicesDep,
-                        actor: ActorDep) -> ReferralView:
+                        actor: ActorDep, _: SafeguardingOnReferral) -> ReferralView:
     with services.db.session() as session:
         referral = service.review_not_required(session, referral_id, actor, body.comment)
         return referral_view(session, services.referrals, referral, utcnow())
@@ -94,7 +109,8 @@ def review_not_required(referral_id: int, body: CommentInput, services: Services
 
 @router.post("/referrals/{referral_id}/send", status_code=202,
              summary="Send a complete referral (delivered by the scheduler through the outbox)")
-def send_referral(referral_id: int, services: ServicesDep, actor: ActorDep) -> ReferralView:
+def send_referral(referral_id: int, services: ServicesDep, actor: ActorDep,
+                  _: NurseOnReferral) -> ReferralView:
     with services.db.session() as session:
         referral = service.send(session, services.referrals, referral_id, actor)
         return referral_view(session, services.referrals, referral, utcnow())
@@ -102,14 +118,14 @@ def send_referral(referral_id: int, services: ServicesDep, actor: ActorDep) -> R
 
 @router.post("/referrals/{referral_id}/audit", summary="Safeguarding nurse confirms a delivered referral")
 def audit_referral(referral_id: int, body: CommentInput, services: ServicesDep,
-                   actor: ActorDep) -> ReferralView:
+                   actor: ActorDep, _: SafeguardingOnReferral) -> ReferralView:
     with services.db.session() as session:
         referral = service.confirm_audited(session, referral_id, actor, body.comment)
         return referral_view(session, services.referrals, referral, utcnow())
 
 
 @router.get("/queue", summary="The safeguarding queue: decisions and referrals by state, overdue first")
-def queue(services: ServicesDep,
+def queue(services: ServicesDep, principal: Safeguarding,
           site: str | None = None, state: str | None = None, rule: str | None = None,
           since: Annotated[datetime | None, Query(alias="from")] = None,
           until: Annotated[datetime | None, Query(alias="to")] = None,
@@ -117,17 +133,22 @@ def queue(services: ServicesDep,
     with services.db.session() as session:
         return safeguarding_queue(session, services.settings,
                                   QueueFilter(site=site, state=state, rule=rule, since=since, until=until,
-                                              limit=limit), utcnow())
+                                              limit=limit,
+                                              visible=visible_attendances(principal, services.sites)),
+                                  utcnow())
 
 
 @router.get("/escalations", summary="Escalations, newest first")
-def escalations(services: ServicesDep, site: str | None = None, kind: str | None = None,
+def escalations(services: ServicesDep, principal: Safeguarding, site: str | None = None,
+                kind: str | None = None,
                 limit: Annotated[int, Query(ge=1, le=2000)] = 200) -> list[EscalationView]:
     with services.db.session() as session:
-        return list_escalations(session, site=site, kind=kind, limit=limit)
+        return list_escalations(session, site=site, kind=kind, limit=limit,
+                                visible=visible_attendances(principal, services.sites))
 
 
-@router.get("/audit/verify", summary="Check the audit log's hash chain")
+@router.get("/audit/verify", summary="Check the audit log's hash chain",
+            dependencies=[require(Role.SAFEGUARDING_NURSE, Role.ADMIN, identifiable=False)])
 def audit_verify(services: ServicesDep) -> ChainStatus:
     with services.db.session() as session:
         report = verify_chain(session)
@@ -136,7 +157,8 @@ def audit_verify(services: ServicesDep) -> ChainStatus:
 
 
 @router.get("/patients/{patient_id}/timeline", summary="A child's whole trail in time order (audited view)")
-def timeline(patient_id: int, services: ServicesDep, actor: ActorDep, reason: ReasonDep) -> Timeline:
+def timeline(patient_id: int, services: ServicesDep, actor: ActorDep, reason: ReasonDep,
+             _: Annotated[Principal, require(Role.SAFEGUARDING_NURSE, scope=patient_scope())]) -> Timeline:
     with services.db.session() as session:
         result = patient_timeline(session, patient_id)
         record_view(session, actor, "patient", patient_id, patient_id=patient_id, reason=reason)

@@ -34,8 +34,7 @@ def period_of(services: Services, start: str | None, end: str | None) -> Period:
     last = parse_month(end) or (default.last if parse_month(start) is None else max(first, default.last))
     if last < first:
         first, last = last, first
-    if first < add_months(last, -(MAX_MONTHS - 1)):
-        first = add_months(last, -(MAX_MONTHS - 1))
+    first = max(first, add_months(last, -(MAX_MONTHS - 1)))
     return Period(first, last)
 
 

@@ -32,9 +32,9 @@ class Span:
 def locate(text: str, evidence: dict[str, Any]) -> tuple[int, int] | None:
     matched = evidence.get("matched_text")
     start, end = evidence.get("start"), evidence.get("end")
-    if isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text):
-        if not matched or text[start:end] == matched:
-            return start, end
+    fits = isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)
+    if fits and (not matched or text[start:end] == matched):
+        return start, end  # type: ignore[return-value]
     if matched:
         found = text.find(matched)
         if found >= 0:

@@ -5,8 +5,8 @@ audit chain's status."""
 from __future__ import annotations
 
 from datetime import date
-from urllib.parse import parse_qsl, urlencode
 from typing import Annotated
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
@@ -24,8 +24,13 @@ from ed_alerts.referrals import decisions as decision_service
 from ed_alerts.referrals import service as referral_service
 from ed_alerts.referrals.schemas import DecisionReviewInput
 from ed_alerts.services import Services
-from ed_alerts.web.access import ChainReader, Safeguarding, SafeguardingOfChild, SafeguardingOfDecision, \
-    SafeguardingOfReferral
+from ed_alerts.web.access import (
+    ChainReader,
+    Safeguarding,
+    SafeguardingOfChild,
+    SafeguardingOfDecision,
+    SafeguardingOfReferral,
+)
 from ed_alerts.web.attendance import FormState, attendance_url, render_attendance
 from ed_alerts.web.board_data import child_name
 from ed_alerts.web.queue_data import STATE_FILTERS, STATE_LABELS, Filters, queue_page
@@ -83,10 +88,10 @@ def referral_audit(request: Request, referral_id: int, principal: SafeguardingOf
         with services.db.session() as session:
             referral = referral_service.confirm_audited(session, referral_id, principal.actor, comment or None)
             attendance_id = referral.attendance_id
-    except DomainError as exc:
+    except DomainError:
         if back.startswith(request.url_for("queue_page").path):
             return RedirectResponse(_back_with(local_path(back, "/queue"), "error", "audit-refused"), 303)
-        raise exc
+        raise
     default = attendance_url(request, attendance_id, "audited", "delivery")
     target = local_path(back, default)
     return RedirectResponse(_back_with(target, "done", "audited") if target != default else target, 303)

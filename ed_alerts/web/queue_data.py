@@ -1,5 +1,5 @@
-"""The safeguarding queue for one safeguarding nurse: the referral service's queue, narrowed to the
-attendances within the nurse's scope, with the labels the page needs.
+"""The safeguarding queue for one safeguarding nurse: the referral service's queue, narrowed (in its
+query) to the attendances within the nurse's scope, with the labels the page needs.
 
 Queue items carry no identity (site, rules, severity, times, states); a row links to the attendance
 page and the child's timeline, which are audited views.
@@ -11,13 +11,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement
 from sqlalchemy.orm import Session
 
-from ed_alerts.attendances.models import Attendance
 from ed_alerts.auth.principal import Principal
 from ed_alerts.auth.scopes import trust_area, visible_attendances
-from ed_alerts.patients.models import Patient
 from ed_alerts.referrals.queue import AWAITING_REVIEW, QueueFilter, safeguarding_queue
 from ed_alerts.referrals.schemas import EscalationView, QueueItem
 from ed_alerts.referrals.transitions import ReferralState
@@ -47,12 +45,12 @@ class Filters:
     since: date | None = None
     until: date | None = None  # inclusive, as a person means it
 
-    def query(self, zone: ZoneInfo) -> QueueFilter:
+    def query(self, zone: ZoneInfo, visible: ColumnElement[bool] | None = None) -> QueueFilter:
         def start(d: date | None) -> datetime | None:
             return datetime.combine(d, time.min, zone) if d else None
 
         return QueueFilter(site=self.site, state=self.state, rule=self.rule, since=start(self.since),
-                           until=start(self.until + timedelta(days=1)) if self.until else None)
+                           until=start(self.until + timedelta(days=1)) if self.until else None, visible=visible)
 
     @property
     def active(self) -> bool:
@@ -78,15 +76,7 @@ def scope_sites(principal: Principal, sites: SiteRegistry) -> list[tuple[str, st
 
 def queue_page(session: Session, principal: Principal, sites: SiteRegistry, settings: Settings,
                filters: Filters, now: datetime) -> QueuePage:
-    view = safeguarding_queue(session, settings, filters.query(ZoneInfo(settings.display_timezone)), now)
-    ids = {item.attendance_id for item in view.items} | {e.attendance_id for e in view.escalations}
-    visible = set(session.scalars(
-        select(Attendance.id).join(Patient, Patient.id == Attendance.patient_id)
-        .where(Attendance.id.in_(list(ids)), visible_attendances(principal, sites)))) if ids else set()
-    items = [item for item in view.items if item.attendance_id in visible]
-    counts: dict[str, dict[str, int]] = {"decision": {}, "referral": {}}
-    for item in items:
-        counts[item.kind][item.state] = counts[item.kind].get(item.state, 0) + 1
-    return QueuePage(items=items, counts=counts,
-                     escalations=[e for e in view.escalations if e.attendance_id in visible],
+    scope = visible_attendances(principal, sites)  # in the query, before its limit
+    view = safeguarding_queue(session, settings, filters.query(ZoneInfo(settings.display_timezone), scope), now)
+    return QueuePage(items=view.items, counts=view.counts, escalations=view.escalations,
                      sites=scope_sites(principal, sites), generated_at=now)

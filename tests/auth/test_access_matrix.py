@@ -31,7 +31,7 @@ from ed_alerts.ingest.pipeline import ingest
 from ed_alerts.services import Services
 from ed_alerts.settings import Settings
 from tests.auth.helpers import HL7_TYPE, adt_for, csrf_from_page
-from tests.web.access_table import WEB_EXPECTED, WEB_REQUESTS, web_params
+from tests.web.access_table import NURSES, OF_THE_ATTENDANCE, WEB_EXPECTED, WEB_REQUESTS, web_params
 
 PUBLIC = "public"
 
@@ -78,6 +78,32 @@ EXPECTED: dict[tuple[str, str], str | frozenset[str]] = {
     ("GET", "/api/feeds"): FEEDS,
     # attendances: the ED nurse of the site, the safeguarding nurse of the trust
     ("GET", "/api/attendances/{attendance_id}"): frozenset({"ed_nurse_a", "sg_nurse"}),
+    # decisions and referrals: nurses of the attendance; reviews and audits by its safeguarding nurse
+    ("POST", "/api/decisions/{decision_id}"): OF_THE_ATTENDANCE,
+    ("POST", "/api/decisions/{decision_id}/review"): frozenset({"sg_nurse"}),
+    ("GET", "/api/referrals/{referral_id}"): OF_THE_ATTENDANCE,
+    ("PATCH", "/api/referrals/{referral_id}"): OF_THE_ATTENDANCE,
+    ("POST", "/api/referrals/{referral_id}/not-required"): OF_THE_ATTENDANCE,
+    ("POST", "/api/referrals/{referral_id}/send"): OF_THE_ATTENDANCE,
+    ("POST", "/api/referrals/{referral_id}/review"): frozenset({"sg_nurse"}),
+    ("POST", "/api/referrals/{referral_id}/audit"): frozenset({"sg_nurse"}),
+    # the queue and escalations: safeguarding nurses, each seeing their own scope's items
+    ("GET", "/api/queue"): frozenset({"sg_nurse", "sg_nurse_other"}),
+    ("GET", "/api/escalations"): frozenset({"sg_nurse", "sg_nurse_other"}),
+    ("GET", "/api/patients/{patient_id}/timeline"): frozenset({"sg_nurse"}),
+    ("GET", "/api/audit/verify"): frozenset({"sg_nurse", "sg_nurse_other", "admin"}),  # no identifiers
+    # FHIR: searches are open to nurses and filtered to their scope; a read is scoped to the attendance
+    ("GET", "/fhir/metadata"): PUBLIC,
+    ("GET", "/fhir/Flag"): NURSES,
+    ("POST", "/fhir/Flag/_search"): NURSES,
+    ("GET", "/fhir/Flag/{flag_id}"): OF_THE_ATTENDANCE,
+    ("GET", "/fhir/{resource_type}"): PUBLIC,  # answers "not supported"
+    ("GET", "/fhir/{resource_type}/{resource_id}"): PUBLIC,
+    # CDS Hooks: discovery is public; cards need a signed-in nurse and show only their scope
+    ("GET", "/cds-services"): PUBLIC,
+    ("POST", "/cds-services/{service_id}"): NURSES,
+    # metrics: no identifiers, counts only; restrict to the monitoring network in deployment
+    ("GET", "/metrics"): PUBLIC,
 }
 
 
@@ -92,7 +118,8 @@ class World:
 
     def params(self) -> dict[str, str]:
         return {"attendance_id": str(self.attendance_id), "message_id": str(self.message_id),
-                "name": "victim", **self.extra}
+                "name": "victim", "service_id": "ed-alerts-patient-view", "resource_type": "Patient",
+                "resource_id": "1", **self.extra}
 
 
 def _signin_form(world: World, client: TestClient) -> dict[str, Any]:

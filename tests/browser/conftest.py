@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from ed_alerts.settings import Settings
+from integrations.local_authority.fake_server import FakeLocalAuthority
 from tests.conftest import _BACKENDS_USED, DATA, _migrated
 from tests.e2e.service_process import ServiceProcess
 from tests.referrals.conftest import LA_CODE, write_authorities
-from integrations.local_authority.fake_server import FakeLocalAuthority
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

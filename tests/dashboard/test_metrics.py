@@ -74,7 +74,7 @@ def test_counts_timeliness_and_steps(services: Services) -> None:
 
 
 def test_late_and_overdue_are_counted(services: Services) -> None:
-    (referral_id,) = _seed(services, 1, seed=52)
+    (_referral_id,) = _seed(services, 1, seed=52)
     later = utcnow() + timedelta(days=2)  # past the 24 hours a referral has
     with services.db.session() as s:
         m = compute(s, services.settings, Period.last_months(1, later.date()), later)
@@ -124,7 +124,7 @@ def test_no_identifier_reaches_the_dashboard_or_its_export(client: TestClient, s
             assert secret not in text, f"{secret!r} leaked"
     rows = list(csv.DictReader(io.StringIO(export.text)))
     assert {"table", "group", "measure", "value", "suppressed"} <= set(rows[0])
-    flags_total = [r for r in rows if r["table"] == "flags-by-rule" and r["group_key"] == "total"][0]
+    flags_total = next(r for r in rows if r["table"] == "flags-by-rule" and r["group_key"] == "total")
     assert flags_total["value"] == "15"  # 6 x (assault, group violence) + the far-from-home child's 3
 
 

@@ -55,4 +55,4 @@ def web_params(services: Services, attendance_id: int) -> dict[str, str]:
         assert decision.referral_id is not None
         patient_id = session.get_one(Attendance, attendance_id).patient_id
         return {"decision_id": str(decision.id), "referral_id": str(decision.referral_id),
-                "patient_id": str(patient_id)}
+                "patient_id": str(patient_id), "flag_id": str(decision.flag_id)}

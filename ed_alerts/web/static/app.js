@@ -24,6 +24,11 @@
     if (box) { box.textContent = text; }
   }
 
+  function clock(d) {
+    function two(n) { return (n < 10 ? "0" : "") + n; }
+    return two(d.getHours()) + ":" + two(d.getMinutes()) + ":" + two(d.getSeconds());
+  }
+
   function setStatus(el, text) {
     var id = el.getAttribute("data-poll-status");
     var target = id && document.getElementById(id);
@@ -95,7 +100,7 @@
             replaceContent(el, html);
             last = html;
           }
-          setStatus(el, "Updated " + new Date().toLocaleTimeString());
+          setStatus(el, "Updated at " + clock(new Date()) + ".");
           if (el.querySelector("[data-poll-done]")) { return; }
           schedule(seconds * 1000);
         })
