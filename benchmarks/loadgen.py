@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import math
 import random
 import time
 from collections import Counter
@@ -317,7 +318,7 @@ def percentile(values: list[float], q: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    k = max(0, min(len(ordered) - 1, int(round(q / 100 * len(ordered) + 0.5)) - 1))
+    k = max(0, min(len(ordered) - 1, math.ceil(q / 100 * len(ordered)) - 1))
     return ordered[k]
 
 

@@ -25,11 +25,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import httpx  # noqa: E402
+import httpx
 
-from benchmarks import profile_service, report, rule_eval  # noqa: E402
-from benchmarks.loadgen import Msg, RunResult, build_mix, closed_loop, describe_mix, open_loop, summary_ms  # noqa: E402
-from benchmarks.service import (  # noqa: E402
+from benchmarks import profile_service, report, rule_eval
+from benchmarks.loadgen import Msg, RunResult, build_mix, closed_loop, describe_mix, open_loop, summary_ms
+from benchmarks.service import (
     DEFAULT_PG_ADMIN_URL,
     REPO_ROOT,
     BarePeerProcess,
@@ -231,8 +231,8 @@ def bench_service(kind: str, cfg: argparse.Namespace, workdir: Path) -> dict[str
         out["rss_timeline_mb"] = _timeline(sampler.samples)
         try:
             out["database_bytes"] = db.size_bytes()
-        except Exception:  # noqa: BLE001
-            pass
+        except Exception as exc:  # noqa: BLE001 - a size is nice to have, never worth failing the run
+            log(f"{kind}: database size not read: {type(exc).__name__}")
         db.drop()
     return out
 
@@ -297,7 +297,7 @@ def memory_breakdown(workdir: Path, messages: int) -> dict[str, Any]:
         env = {**os.environ, "ED_ALERTS_DATABASE_URL": db.url}
         done = subprocess.run([sys.executable, str(Path(__file__).with_name("memory_profile.py")),
                                "--messages", str(messages)], env=env, cwd=REPO_ROOT, capture_output=True,
-                              text=True, timeout=600)
+                              text=True, timeout=600, check=False)
         if done.returncode != 0:
             return {"error": done.stderr[-2000:]}
         return json.loads(done.stdout.strip().splitlines()[-1])
@@ -342,7 +342,7 @@ def rules_fingerprint() -> dict[str, Any]:
 def _git(*args: str) -> str | None:
     try:
         return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True,
-                              timeout=10).stdout.strip() or None
+                              timeout=10, check=False).stdout.strip() or None
     except (OSError, subprocess.TimeoutExpired):
         return None
 
@@ -442,17 +442,19 @@ def main(argv: list[str] | None = None) -> int:
     for kind, svc_res in results["service"].items():
         if "samples" in svc_res.get("profile", {}):
             print(f"\n[{kind}] " + profile_service.render(svc_res["profile"]))
-    paths = write_results(results, started, quick=cfg.quick)
+    # The committed copy is a complete run's: not a --quick one, nor one restricted with --only.
+    paths = write_results(results, started, save_last=not cfg.quick and not cfg.only,
+                          suffix="-quick" if cfg.quick else "-partial" if cfg.only else "")
     print("\nJSON: " + ", ".join(str(p.relative_to(REPO_ROOT)) for p in paths))
     return 0
 
 
-def write_results(results: dict[str, Any], started: datetime, *, quick: bool) -> list[Path]:
+def write_results(results: dict[str, Any], started: datetime, *, save_last: bool, suffix: str) -> list[Path]:
     RESULTS.mkdir(parents=True, exist_ok=True)
     text = json.dumps(results, indent=2, default=str) + "\n"
-    stamped = RESULTS / f"{started.strftime('%Y%m%dT%H%M%SZ')}{'-quick' if quick else ''}.json"
+    stamped = RESULTS / f"{started.strftime('%Y%m%dT%H%M%SZ')}{suffix}.json"
     paths = [stamped, RESULTS / "latest.json"]
-    if not quick:  # the committed copy is a full run's
+    if save_last:
         paths.append(Path(__file__).resolve().parent / "last-run.json")
     for p in paths:
         p.write_text(text)

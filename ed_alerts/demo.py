@@ -123,7 +123,7 @@ def run_demo(*, host: str, port: int, sites_file: Path) -> None:
             "default_local_authority": settings.default_local_authority or DEMO_LA,
             "outbox_drain_interval_s": min(settings.outbox_drain_interval_s, 3.0)})
 
-    print("Preparing synthetic data (the first run takes a minute)…", flush=True)
+    print("Preparing synthetic data (longer on the first run)…", flush=True)
     services = Services.build(settings)
     try:
         report = seed_demo(services, datetime.now(UTC))

@@ -82,8 +82,10 @@ def _as_if_live(services: Services, attendance_id: int, raised_at: datetime) -> 
             shift = flag.raised_at - raised_at
             flag.raised_at = raised_at
             decision = session.scalar(select(Decision).where(Decision.flag_id == flag.id))
-            if decision is not None and decision.due_at is not None:
-                decision.due_at -= shift
+            if decision is not None:
+                decision.created_at = raised_at
+                if decision.due_at is not None:
+                    decision.due_at -= shift
 
 
 def decide(services: Services, attendance_id: int, actor: Actor, at: datetime, *, refer: bool,

@@ -17,7 +17,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.routing import Match, Mount
@@ -108,6 +108,3 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         return JSONResponse({"detail": exc.detail}, status_code=404)
     return error_page(request, exc.status_code, _TITLES.get(exc.status_code, "Something went wrong"),
                       str(exc.detail), headers=getattr(exc, "headers", None))
-
-
-__all__ = ["HTMLResponse", "WebMount", "create_web_app", "error_page", "mount_web"]

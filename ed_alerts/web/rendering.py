@@ -22,7 +22,7 @@ from ed_alerts.auth.policy import authenticator
 from ed_alerts.auth.principal import Principal
 from ed_alerts.auth.roles import Role
 from ed_alerts.settings import Settings
-from ed_alerts.web.templates import SECURITY_HEADERS, render, templates
+from ed_alerts.web.templates import render, templates
 
 FRAGMENT_HEADER = "x-fragment"
 STATIC_DIR = Path(__file__).parent / "static"
@@ -75,11 +75,9 @@ def page(request: Request, name: str, context: dict[str, Any], *, principal: Pri
 
 def fragment(request: Request, name: str, context: dict[str, Any], *, principal: Principal | None,
              status_code: int = 200) -> Response:
-    """A partial template alone. It may contain a form, so it gets the CSRF token like a page."""
-    response = render(request, settings_of(request), name, _context(request, principal, context),
-                      status_code=status_code)
-    response.headers.update(SECURITY_HEADERS)
-    return response
+    """A partial template alone, for a script. It may hold a form, so it gets the CSRF token like a page."""
+    return render(request, settings_of(request), name, _context(request, principal, context),
+                  status_code=status_code)
 
 
 # --- filters ---------------------------------------------------------------------------------------

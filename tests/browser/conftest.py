@@ -87,8 +87,10 @@ def service(services: Any, db_url: str, tmp_path: Path, authorities_file: Path) 
         proc.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Module-scoped: Playwright's sync API keeps an event loop running in this thread while it is
+    open, and later tests (asyncio.run) must not find one."""
     reason = _unavailable()
     if reason is not None:
         if os.environ.get("CI"):
