@@ -85,12 +85,21 @@ class DropQueryStrings(logging.Filter):
         return True
 
 
+class _QuietLibraries(logging.Filter):
+    """PyRuSH (medspaCy's sentence splitter) logs hundreds of rule-syntax notes on the root logger at
+    start-up; they say nothing an operator can act on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.levelno <= logging.INFO and "PyRuSH" in record.pathname)
+
+
 def configure_logging(level: str = "INFO", *, json_format: bool = False) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if json_format else
                          SafeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     # On the handler, not a logger: records propagated from uvicorn's loggers pass handler filters.
     handler.addFilter(DropQueryStrings())
+    handler.addFilter(_QuietLibraries())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

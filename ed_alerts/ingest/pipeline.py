@@ -172,9 +172,9 @@ def process(ctx: IngestContext, message_id: int) -> IngestOutcome:
                 session.flush()
                 outcome = _outcome(msg)
             # Logged after the commit; ids and the site code only (the content holds identifiers).
-            log.info("message %s from %s processed: attendances %s", outcome.message_id, outcome.sender,
-                     outcome.attendance_ids, extra={"message_id": outcome.message_id,
-                                                    "attendance_ids": outcome.attendance_ids})
+            log.debug("message %s from %s processed: attendances %s", outcome.message_id, outcome.sender,
+                      outcome.attendance_ids, extra={"message_id": outcome.message_id,
+                                                     "attendance_ids": outcome.attendance_ids})
             return outcome
         except MessageRejected as exc:
             return quarantine(ctx, message_id, exc.reason, ack_code=exc.ack_code,

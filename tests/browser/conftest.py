@@ -117,7 +117,8 @@ class Shots:
         path = SCREENSHOTS / f"{name}.png"
         page.screenshot(path=str(path), full_page=full_page)
         self.taken.append(path)
-        if docs:
+        # The README's screenshots change only when asked, so a test run leaves the tree clean.
+        if docs and os.environ.get("ED_ALERTS_UPDATE_SCREENSHOTS"):
             DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(path, DOCS_SCREENSHOTS / f"{name}.png")
         return path

@@ -120,7 +120,7 @@ def test_refer_draft_send_deliver_audit(client: TestClient, services: Services, 
     for expected in ("referral.drafted", "referral.updated", "referral.sent", "referral.delivery_attempt",
                      "referral.delivered", "referral.audited", "record.viewed"):
         assert expected in actions
-    verify = client.get("/api/audit/verify")
+    verify = client.get("/api/audit/verify", headers=lead)
     assert verify.status_code == 200 and verify.json()["ok"] is True and verify.json()["checked"] > 10
 
 
@@ -138,7 +138,7 @@ def test_not_refer_needs_a_rationale_and_a_review(client: TestClient, services: 
         "child_words": "It was sparring, coach was there"})
     assert ok.status_code == 200 and ok.json()["referral_id"] is None
 
-    queue = client.get("/api/queue").json()
+    queue = client.get("/api/queue", headers=lead).json()
     item = next(i for i in queue["items"] if i["kind"] == "decision" and i["id"] == decision_id)
     assert item["state"] == "awaiting_review"
     assert queue["counts"]["decision"]["awaiting_review"] >= 1
@@ -149,7 +149,7 @@ def test_not_refer_needs_a_rationale_and_a_review(client: TestClient, services: 
     reviewed = client.post(f"/api/decisions/{decision_id}/review", headers=lead, json={"comment": "Agree."})
     assert reviewed.status_code == 200 and reviewed.json()["reviewed_by"] == "lee.safeguarding"
     assert client.post(f"/api/decisions/{decision_id}/review", headers=lead, json={}).status_code == 409
-    after = client.get("/api/queue").json()
+    after = client.get("/api/queue", headers=lead).json()
     assert not any(i["kind"] == "decision" and i["id"] == decision_id for i in after["items"])
     assert _audit_actions(services, "decision", decision_id) == ["decision.recorded", "decision.reviewed"]
 
@@ -183,7 +183,7 @@ def test_not_required_rationale_review_and_reopen(client: TestClient, services: 
     assert closed.status_code == 200 and closed.json()["state"] == "not_required"
     edit = client.patch(f"/api/referrals/{referral_id}", headers=nurse, json={"injuries": "x"})
     assert edit.status_code == 409
-    queue = client.get("/api/queue", params={"state": "not_required"}).json()
+    queue = client.get("/api/queue", headers=lead, params={"state": "not_required"}).json()
     assert [i["id"] for i in queue["items"]] == [referral_id]
     assert client.post(f"/api/referrals/{referral_id}/review", headers=nurse, json={}).status_code == 403
     reviewed = client.post(f"/api/referrals/{referral_id}/review", headers=lead, json={"comment": "Checked."})
@@ -247,14 +247,14 @@ def test_queue_filters_and_overdue_first(client: TestClient, services: Services,
     gen = Generator(seed=407)
     old = flagged_attendance(services, gen, kind="assault", site="RGT02")
     new = flagged_attendance(services, gen, kind="weapon", site="RGT01")
-    queue = client.get("/api/queue").json()
+    queue = client.get("/api/queue", headers=lead).json()
     assert {i["attendance_id"] for i in queue["items"]} == {old, new}
     assert all(i["state"] == "pending" for i in queue["items"])
-    by_site = client.get("/api/queue", params={"site": "RGT02"}).json()
+    by_site = client.get("/api/queue", headers=lead, params={"site": "RGT02"}).json()
     assert {i["attendance_id"] for i in by_site["items"]} == {old}
-    by_rule = client.get("/api/queue", params={"rule": "weapon"}).json()
+    by_rule = client.get("/api/queue", headers=lead, params={"rule": "weapon"}).json()
     assert {i["rule_ids"][0] for i in by_rule["items"]} == {"weapon"}
-    future = client.get("/api/queue", params={"from": "2999-01-01T00:00:00Z"}).json()
+    future = client.get("/api/queue", headers=lead, params={"from": "2999-01-01T00:00:00Z"}).json()
     assert future["items"] == []
     # The weapon rule's decision is due in 1 hour, assault's in 4: soonest first when none overdue.
     dues = [i["due_at"] for i in queue["items"]]
