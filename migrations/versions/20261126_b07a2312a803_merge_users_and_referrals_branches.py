@@ -6,11 +6,6 @@ Create Date: 2026-11-26 04:33:20.029373
 """
 from collections.abc import Sequence
 
-import sqlalchemy as sa
-from alembic import op
-
-import ed_alerts.db.base
-
 revision: str = 'b07a2312a803'
 down_revision: str | None = ('102f766070d0', '669df1424727')
 branch_labels: str | Sequence[str] | None = None
