@@ -102,4 +102,7 @@ def configure_logging(level: str = "INFO", *, json_format: bool = False) -> None
     handler.addFilter(_QuietLibraries())
     root = logging.getLogger()
     root.handlers[:] = [handler]
+    # The scheduler would log every job run (every few seconds) at INFO; its warnings still show.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request; ours say more, without URLs
     root.setLevel(level)
