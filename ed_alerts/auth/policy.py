@@ -33,6 +33,7 @@ from ed_alerts.auth import csrf
 from ed_alerts.auth.errors import Forbidden, Unauthorized
 from ed_alerts.auth.principal import Principal
 from ed_alerts.auth.roles import Role
+from ed_alerts.deps import get_services
 
 if TYPE_CHECKING:
     from ed_alerts.auth.authenticate import Authenticator
@@ -111,17 +112,12 @@ def authenticator(request: Request) -> Authenticator:
     return auth
 
 
-def _services(request: Request) -> Services:
-    services: Services = request.app.state.services
-    return services
-
-
 def current_principal(request: Request) -> Principal | None:
     """The request's principal, authenticated once per request; None without credentials."""
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
-    principal = authenticator(request).authenticate(request, _services(request).db)
+    principal = authenticator(request).authenticate(request, get_services(request).db)
     request.state.principal = principal
     return principal
 
@@ -137,7 +133,7 @@ def _authorise(request: Request, policy: Policy, scope: Scope | None) -> Princip
         allowed = ", ".join(sorted(r.value for r in policy.roles))
         raise Forbidden(f"a {principal.role.value} may not use this; it is for: {allowed}")
     if scope is not None:
-        reason = scope.check(principal, request, _services(request))
+        reason = scope.check(principal, request, get_services(request))
         if reason is not None:
             raise Forbidden(reason)
     return principal

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ed_alerts import domain
+from ed_alerts.patients.lookup import survivor_id
 from ed_alerts.patients.models import Patient, PatientIdentifier
 
 
@@ -27,13 +28,6 @@ def _matchable(identifiers: list[domain.Identifier]) -> list[tuple[str, str]]:
     return ordered
 
 
-def _survivor(session: Session, patient: Patient) -> Patient:
-    # Follow merge links; the chain is short (one hop per merge) and acyclic by construction.
-    while patient.merged_into_id is not None:
-        patient = session.get_one(Patient, patient.merged_into_id)
-    return patient
-
-
 def find_patient(session: Session, identifiers: list[domain.Identifier]) -> Patient | None:
     for system, value in _matchable(identifiers):
         row = session.scalar(
@@ -41,7 +35,8 @@ def find_patient(session: Session, identifiers: list[domain.Identifier]) -> Pati
                                             PatientIdentifier.value == value)
         )
         if row is not None:
-            return _survivor(session, session.get_one(Patient, row.patient_id))
+            survivor = survivor_id(session, row.patient_id)  # follows A40 merges
+            return session.get_one(Patient, survivor if survivor is not None else row.patient_id)
     return None
 
 
