@@ -15,15 +15,16 @@ from ed_alerts.auth.policy import require
 from ed_alerts.auth.principal import Principal
 from ed_alerts.auth.roles import Role
 from ed_alerts.auth.scopes import AttendanceRef, attendance_refusal, attendance_scope
-from ed_alerts.deps import get_services
+from ed_alerts.deps import RowId, get_services
 from ed_alerts.errors import NotFound
+from ed_alerts.openapi import errors
 from ed_alerts.services import Services
 
 router = APIRouter(prefix="/api/attendances", tags=["attendances"])
 
 
-@router.get("/{attendance_id}")
-def get_attendance(attendance_id: int,
+@router.get("/{attendance_id}", responses=errors(404))
+def get_attendance(attendance_id: RowId,
                    principal: Annotated[Principal, require(Role.ED_NURSE, Role.SAFEGUARDING_NURSE,
                                                            scope=attendance_scope())],
                    services: Annotated[Services, Depends(get_services)],

@@ -15,6 +15,7 @@ from ed_alerts.auth.principal import Principal
 from ed_alerts.auth.schemas import Me, TokenResponse
 from ed_alerts.auth.signin import Attempt, sign_in
 from ed_alerts.deps import get_services
+from ed_alerts.openapi import errors
 from ed_alerts.services import Services
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -25,7 +26,8 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-@router.post("/token", dependencies=[public()], summary="Exchange a user name and password for a bearer token")
+@router.post("/token", dependencies=[public()], summary="Exchange a user name and password for a bearer token",
+             responses=errors(401, 429))
 async def token(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()],
                 services: Annotated[Services, Depends(get_services)]) -> TokenResponse:
     attempt = Attempt(username=form.username, password=form.password, client_ip=client_ip(request),

@@ -158,7 +158,8 @@ AttendanceResolver = Callable[[Session, str], "int | None"]
 
 
 def _attendance_id(_: Session, value: str) -> int | None:
-    return int(value) if value.isdigit() else None
+    # row_id, not str.isdigit: a number past a BIGINT would overflow the query ("²" passes isdigit).
+    return row_id(value)
 
 
 def attendance_of(id_column: Any, attendance_column: Any) -> AttendanceResolver:

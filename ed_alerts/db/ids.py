@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 _ROW_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits only (str.isdigit also accepts "²")
+MAX_ROW_ID = 10**18 - 1  # the largest 18-digit number: well inside SQLite INTEGER and PostgreSQL bigint
 
 
 def row_id(text: str) -> int | None:

@@ -27,7 +27,7 @@ from ed_alerts.fhir_api.bundle import searchset
 from ed_alerts.fhir_api.capability import capability_statement
 from ed_alerts.fhir_api.mapping import flag_resource
 from ed_alerts.fhir_api.queries import FlagRow, read_flag, search_flags
-from ed_alerts.fhir_api.responses import fhir_error, fhir_json
+from ed_alerts.fhir_api.responses import FhirJSONResponse, fhir_error, fhir_json, fhir_responses
 from ed_alerts.fhir_api.search import SearchError, parse_search
 from ed_alerts.flags.models import Flag
 from ed_alerts.services import Services
@@ -38,6 +38,24 @@ ReasonDep = Annotated[str, Depends(get_access_reason)]
 
 
 NURSES = (Role.ED_NURSE, Role.SAFEGUARDING_NURSE)
+# The search parameters are read from the raw query string (repeats are AND, a comma is OR, modifiers
+# are refused), so FastAPI cannot describe them; the document lists them here (docs/fhir-cds-metrics.md).
+_SEARCH_DESCRIPTIONS = {
+    "patient": "Patient/<id>, <id>, or an absolute URL ending so",
+    "patient:identifier": "<system>|<value>, e.g. https://fhir.nhs.uk/Id/nhs-number|9434765919",
+    "status": "active, inactive, entered-in-error",
+    "category": "safety or safeguarding, with or without its system",
+    "date": "on period.start, with a prefix eq ne gt lt ge le, e.g. ge2026-11-01",
+    "encounter": "Encounter/<attendance id> or <id>",
+    "_id": "flag ids",
+    "_count": "page size, default 50, at most 200",
+    "_offset": "matches to skip",
+    "_format": "json, application/json or application/fhir+json",
+}
+_WHOLE = {"type": "integer", "minimum": 0}
+SEARCH_PARAMETERS = [{"name": name, "in": "query", "required": False, "description": text,
+                      "schema": _WHOLE if name in ("_count", "_offset") else {"type": "string"}}
+                     for name, text in _SEARCH_DESCRIPTIONS.items()]
 FLAG_SCOPE = attendance_scope("flag_id", resolve=attendance_of(Flag.id, Flag.attendance_id))
 
 
@@ -74,19 +92,26 @@ def _search(request: Request, services: Services, principal: Principal, reason: 
 
 
 @router.get("/metadata", summary="CapabilityStatement: what this FHIR server supports",
-            dependencies=[public()])
+            dependencies=[public()], response_class=FhirJSONResponse,
+            responses=fhir_responses("CapabilityStatement"))
 def metadata(request: Request) -> JSONResponse:
     return fhir_json(capability_statement(fhir_base(request), request.app.version))
 
 
-@router.get("/Flag", summary="Search flags (searchset Bundle)")
+@router.get("/Flag", summary="Search flags (searchset Bundle)", response_class=FhirJSONResponse,
+            responses=fhir_responses("Bundle", 400), openapi_extra={"parameters": SEARCH_PARAMETERS})
 def get_flag_search(request: Request, services: ServicesDep,
                     principal: Annotated[Principal, require(*NURSES)], reason: ReasonDep) -> JSONResponse:
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "reason"]
     return _search(request, services, principal, reason, params)
 
 
-@router.post("/Flag/_search", summary="Search flags, parameters form-encoded (no NHS number in the URL)")
+@router.post("/Flag/_search", summary="Search flags, parameters form-encoded (no NHS number in the URL)",
+             response_class=FhirJSONResponse, responses=fhir_responses("Bundle", 400),
+             # Read from the raw form (repeated parameters are AND), so FastAPI cannot describe it.
+             openapi_extra={"requestBody": {"required": False, "content": {"application/x-www-form-urlencoded": {
+                 "schema": {"type": "object", "properties": {p["name"]: p["schema"] for p in SEARCH_PARAMETERS},
+                            "additionalProperties": {"type": "string"}}}}}})
 async def post_flag_search(request: Request, services: ServicesDep,
                            principal: Annotated[Principal, require(*NURSES)], reason: ReasonDep) -> JSONResponse:
     form = await request.form()
@@ -96,7 +121,8 @@ async def post_flag_search(request: Request, services: ServicesDep,
     return await run_in_threadpool(_search, request, services, principal, reason, params)
 
 
-@router.get("/Flag/{flag_id}", summary="Read one flag")
+@router.get("/Flag/{flag_id}", summary="Read one flag", response_class=FhirJSONResponse,
+            responses=fhir_responses("Flag", 404))
 def get_flag(flag_id: str, request: Request, services: ServicesDep,
              principal: Annotated[Principal, require(*NURSES, scope=FLAG_SCOPE)],
              reason: ReasonDep) -> JSONResponse:

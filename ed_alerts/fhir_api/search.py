@@ -175,9 +175,14 @@ def _dates(name: str, value: str) -> Dates:
         raise SearchError(f"{name}: {exc}", code="value", param=name) from None
 
 
+# ASCII digits only (str.isdigit also accepts "²", which int() refuses), and few enough that an
+# offset always fits the database's LIMIT/OFFSET (a BIGINT).
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,18}")
+
+
 def _non_negative_int(name: str, value: str) -> int:
-    if not value.isdigit():
-        raise SearchError(f"{name}: {value[:20]!r} is not a whole number of 0 or more", code="value",
+    if not _WHOLE_NUMBER.fullmatch(value):
+        raise SearchError(f"{name}: {value[:20]!r} is not a whole number from 0 to 18 digits", code="value",
                           param=name)
     return int(value)
 

@@ -21,8 +21,9 @@ from ed_alerts.auth.principal import Principal
 from ed_alerts.auth.roles import Role
 from ed_alerts.auth.scopes import attendance_of, attendance_scope, patient_scope, visible_attendances
 from ed_alerts.db.base import utcnow
-from ed_alerts.deps import get_services
+from ed_alerts.deps import RowId, get_services
 from ed_alerts.flags.models import Decision
+from ed_alerts.openapi import errors
 from ed_alerts.patients.schemas import Timeline
 from ed_alerts.patients.timeline import patient_timeline
 from ed_alerts.referrals import decisions, service
@@ -57,24 +58,27 @@ ActorDep = Annotated[Actor, Depends(get_actor)]
 ReasonDep = Annotated[str, Depends(get_access_reason)]
 
 
-@router.post("/decisions/{decision_id}", summary="Record the referral decision a flag requires")
-def record_decision(decision_id: int, body: DecisionInput, services: ServicesDep,
+@router.post("/decisions/{decision_id}", summary="Record the referral decision a flag requires",
+             responses=errors(404, 409, 422))
+def record_decision(decision_id: RowId, body: DecisionInput, services: ServicesDep,
                     actor: ActorDep, _: NurseOnDecision) -> DecisionView:
     with services.db.session() as session:
         decision = decisions.record_decision(session, services.referrals, decision_id, actor, body)
         return DecisionView.model_validate(decision)
 
 
-@router.post("/decisions/{decision_id}/review", summary="Safeguarding nurse reviews a decision not to refer")
-def review_decision(decision_id: int, body: DecisionReviewInput, services: ServicesDep,
+@router.post("/decisions/{decision_id}/review", summary="Safeguarding nurse reviews a decision not to refer",
+             responses=errors(404, 409, 422))
+def review_decision(decision_id: RowId, body: DecisionReviewInput, services: ServicesDep,
                     actor: ActorDep, _: SafeguardingOnDecision) -> DecisionView:
     with services.db.session() as session:
         decision = decisions.review_decision(session, services.referrals, decision_id, actor, body)
         return DecisionView.model_validate(decision)
 
 
-@router.get("/referrals/{referral_id}", summary="A referral with what it still lacks (audited view)")
-def get_referral(referral_id: int, services: ServicesDep, actor: ActorDep, reason: ReasonDep,
+@router.get("/referrals/{referral_id}", summary="A referral with what it still lacks (audited view)",
+            responses=errors(404))
+def get_referral(referral_id: RowId, services: ServicesDep, actor: ActorDep, reason: ReasonDep,
                  _: NurseOnReferral) -> ReferralView:
     with services.db.session() as session:
         referral = service.get_referral(session, referral_id)
@@ -82,8 +86,8 @@ def get_referral(referral_id: int, services: ServicesDep, actor: ActorDep, reaso
         return referral_view(session, services.referrals, referral, utcnow())
 
 
-@router.patch("/referrals/{referral_id}", summary="Edit the referral draft")
-def update_referral(referral_id: int, body: ReferralUpdate, services: ServicesDep,
+@router.patch("/referrals/{referral_id}", summary="Edit the referral draft", responses=errors(404, 409))
+def update_referral(referral_id: RowId, body: ReferralUpdate, services: ServicesDep,
                     actor: ActorDep, _: NurseOnReferral) -> ReferralView:
     with services.db.session() as session:
         referral = service.update_draft(session, services.referrals, referral_id, actor, body)
@@ -91,16 +95,17 @@ def update_referral(referral_id: int, body: ReferralUpdate, services: ServicesDe
 
 
 @router.post("/referrals/{referral_id}/not-required",
-             summary="Close a referral as not required, with a rationale")
-def close_not_required(referral_id: int, body: NotRequiredInput, services: ServicesDep,
+             summary="Close a referral as not required, with a rationale", responses=errors(404, 409, 422))
+def close_not_required(referral_id: RowId, body: NotRequiredInput, services: ServicesDep,
                        actor: ActorDep, _: NurseOnReferral) -> ReferralView:
     with services.db.session() as session:
         referral = service.close_not_required(session, referral_id, actor, body.rationale)
         return referral_view(session, services.referrals, referral, utcnow())
 
 
-@router.post("/referrals/{referral_id}/review", summary="Safeguarding nurse reviews a not_required referral")
-def review_not_required(referral_id: int, body: CommentInput, services: ServicesDep,
+@router.post("/referrals/{referral_id}/review", summary="Safeguarding nurse reviews a not_required referral",
+             responses=errors(404, 409))
+def review_not_required(referral_id: RowId, body: CommentInput, services: ServicesDep,
                         actor: ActorDep, _: SafeguardingOnReferral) -> ReferralView:
     with services.db.session() as session:
         referral = service.review_not_required(session, referral_id, actor, body.comment)
@@ -108,16 +113,18 @@ def review_not_required(referral_id: int, body: CommentInput, services: Services
 
 
 @router.post("/referrals/{referral_id}/send", status_code=202,
-             summary="Send a complete referral (delivered by the scheduler through the outbox)")
-def send_referral(referral_id: int, services: ServicesDep, actor: ActorDep,
+             summary="Send a complete referral (delivered by the scheduler through the outbox)",
+             responses=errors(404, 409, 422))
+def send_referral(referral_id: RowId, services: ServicesDep, actor: ActorDep,
                   _: NurseOnReferral) -> ReferralView:
     with services.db.session() as session:
         referral = service.send(session, services.referrals, referral_id, actor)
         return referral_view(session, services.referrals, referral, utcnow())
 
 
-@router.post("/referrals/{referral_id}/audit", summary="Safeguarding nurse confirms a delivered referral")
-def audit_referral(referral_id: int, body: CommentInput, services: ServicesDep,
+@router.post("/referrals/{referral_id}/audit", summary="Safeguarding nurse confirms a delivered referral",
+             responses=errors(404, 409))
+def audit_referral(referral_id: RowId, body: CommentInput, services: ServicesDep,
                    actor: ActorDep, _: SafeguardingOnReferral) -> ReferralView:
     with services.db.session() as session:
         referral = service.confirm_audited(session, referral_id, actor, body.comment)
@@ -156,8 +163,9 @@ def audit_verify(services: ServicesDep) -> ChainStatus:
                        problem=report.problem)
 
 
-@router.get("/patients/{patient_id}/timeline", summary="A child's whole trail in time order (audited view)")
-def timeline(patient_id: int, services: ServicesDep, actor: ActorDep, reason: ReasonDep,
+@router.get("/patients/{patient_id}/timeline", summary="A child's whole trail in time order (audited view)",
+            responses=errors(404))
+def timeline(patient_id: RowId, services: ServicesDep, actor: ActorDep, reason: ReasonDep,
              _: Annotated[Principal, require(Role.SAFEGUARDING_NURSE, scope=patient_scope())]) -> Timeline:
     with services.db.session() as session:
         result = patient_timeline(session, patient_id)

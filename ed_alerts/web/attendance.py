@@ -19,7 +19,7 @@ from starlette.responses import Response
 from ed_alerts.audit.views import get_access_reason, record_view
 from ed_alerts.auth.principal import Principal
 from ed_alerts.db.base import utcnow
-from ed_alerts.deps import get_services
+from ed_alerts.deps import RowId, get_services
 from ed_alerts.errors import Conflict, DomainError, NotFound
 from ed_alerts.flags.models import Decision
 from ed_alerts.referrals import decisions as decision_service
@@ -85,13 +85,13 @@ def render_attendance(request: Request, services: Services, principal: Principal
 
 
 @router.get("/attendances/{attendance_id}", name="attendance_page")
-def attendance_page(request: Request, attendance_id: int, principal: AttendanceReader, services: ServicesDep,
+def attendance_page(request: Request, attendance_id: RowId, principal: AttendanceReader, services: ServicesDep,
                     reason: ReasonDep, done: str | None = None) -> Response:
     return render_attendance(request, services, principal, attendance_id, reason=reason, notice=DONE.get(done or ""))
 
 
 @router.post("/attendances/{attendance_id}/decisions", name="decisions_submit")
-def decisions_submit(request: Request, attendance_id: int, principal: AttendanceReader, services: ServicesDep,
+def decisions_submit(request: Request, attendance_id: RowId, principal: AttendanceReader, services: ServicesDep,
                      decision: Annotated[list[int], Form()] = [],  # noqa: B006 - FastAPI reads it, never mutates
                      outcome: Annotated[str, Form(max_length=20)] = "",
                      rationale: Annotated[str, Form(max_length=10_000)] = "",
@@ -128,7 +128,7 @@ def _sentence(text: str) -> str:
 
 
 @router.post("/referrals/{referral_id}", name="referral_submit")
-async def referral_submit(request: Request, referral_id: int, principal: ReferralWriter,
+async def referral_submit(request: Request, referral_id: RowId, principal: ReferralWriter,
                           services: ServicesDep) -> Response:
     form = await request.form()  # already read (and cached) by the CSRF check
     action = form.get("action")
@@ -179,7 +179,7 @@ def _save_and_send(request: Request, services: Services, principal: Principal, r
 
 
 @router.post("/referrals/{referral_id}/checklist", name="referral_checklist")
-async def referral_checklist(request: Request, referral_id: int, principal: ReferralWriter,
+async def referral_checklist(request: Request, referral_id: RowId, principal: ReferralWriter,
                              services: ServicesDep) -> Response:
     """What would still be missing with the form as typed: a fragment for the page's script."""
     submitted = parse(await request.form())
@@ -194,7 +194,7 @@ async def referral_checklist(request: Request, referral_id: int, principal: Refe
 
 
 @router.get("/referrals/{referral_id}/delivery", name="referral_delivery")
-def referral_delivery(request: Request, referral_id: int, principal: ReferralWriter,
+def referral_delivery(request: Request, referral_id: RowId, principal: ReferralWriter,
                       services: ServicesDep) -> Response:
     """The referral's state and delivery status (no child identifiers): refreshed while pending."""
     with services.db.session() as session:

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from ed_alerts.audit.service import verify_chain
 from ed_alerts.audit.views import get_access_reason, record_view
 from ed_alerts.db.base import utcnow
-from ed_alerts.deps import get_services
+from ed_alerts.deps import RowId, get_services
 from ed_alerts.errors import DomainError, NotFound
 from ed_alerts.flags.models import Decision
 from ed_alerts.patients.models import Patient
@@ -80,7 +80,7 @@ def _back_with(back: str, key: str, value: str) -> str:
 
 
 @router.post("/referrals/{referral_id}/audit", name="referral_audit_submit")
-def referral_audit(request: Request, referral_id: int, principal: SafeguardingOfReferral, services: ServicesDep,
+def referral_audit(request: Request, referral_id: RowId, principal: SafeguardingOfReferral, services: ServicesDep,
                    comment: Annotated[str, Form(max_length=10_000)] = "",
                    back: Annotated[str, Form(max_length=2000)] = "") -> Response:
     """Confirm a referral the local authority acknowledged: `audited`, by this named nurse."""
@@ -98,7 +98,7 @@ def referral_audit(request: Request, referral_id: int, principal: SafeguardingOf
 
 
 @router.post("/decisions/{decision_id}/review", name="decision_review_submit")
-def decision_review(request: Request, decision_id: int, principal: SafeguardingOfDecision, services: ServicesDep,
+def decision_review(request: Request, decision_id: RowId, principal: SafeguardingOfDecision, services: ServicesDep,
                     verdict: Annotated[str, Form(max_length=10)] = "",
                     comment: Annotated[str, Form(max_length=10_000)] = "") -> Response:
     """Agree with a decision not to refer, or overturn it (a comment is then required)."""
@@ -124,7 +124,7 @@ def decision_review(request: Request, decision_id: int, principal: SafeguardingO
 
 
 @router.post("/referrals/{referral_id}/review", name="referral_review_submit")
-def referral_review(request: Request, referral_id: int, principal: SafeguardingOfReferral, services: ServicesDep,
+def referral_review(request: Request, referral_id: RowId, principal: SafeguardingOfReferral, services: ServicesDep,
                     comment: Annotated[str, Form(max_length=10_000)] = "") -> Response:
     """Review a referral someone closed as not required."""
     with services.db.session() as session:
@@ -134,7 +134,7 @@ def referral_review(request: Request, referral_id: int, principal: SafeguardingO
 
 
 @router.get("/patients/{patient_id}/timeline", name="timeline_page")
-def timeline(request: Request, patient_id: int, principal: SafeguardingOfChild, services: ServicesDep,
+def timeline(request: Request, patient_id: RowId, principal: SafeguardingOfChild, services: ServicesDep,
              reason: ReasonDep) -> Response:
     with services.db.session() as session:
         result = patient_timeline(session, patient_id)

@@ -104,6 +104,8 @@ EXPECTED: dict[tuple[str, str], str | frozenset[str]] = {
     ("POST", "/cds-services/{service_id}"): NURSES,
     # metrics: no identifiers, counts only; restrict to the monitoring network in deployment
     ("GET", "/metrics"): PUBLIC,
+    # the ISB 1594 violence data set for the community safety partnership: no identifiers, ICB lead only
+    ("GET", "/api/violence-export"): frozenset({"icb_lead"}),
 }
 
 
@@ -142,6 +144,7 @@ REQUESTS: dict[tuple[str, str], Request] = {
     ("POST", "/fhir"): lambda w, _: {"content": b"{}", "headers": {"content-type": "application/fhir+json"}},
     ("POST", "/fhir/Encounter"): lambda w, _: {"content": b"{}",
                                                "headers": {"content-type": "application/fhir+json"}},
+    ("GET", "/api/violence-export"): lambda w, _: {"params": {"from": "2026-01-01", "to": "2026-01-31"}},
 }
 
 

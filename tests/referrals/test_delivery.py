@@ -10,6 +10,8 @@ import threading
 from collections import defaultdict
 from datetime import datetime, timedelta
 
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from ed_alerts.audit.models import AuditEntry
@@ -98,6 +100,53 @@ def test_authority_down_then_back_every_referral_once_in_order_per_child(
         assert not any("child" in a or "payload" in a for a in entries), "no content in the audit log"
     with services.db.session() as s:
         assert verify_chain(s).ok
+
+
+def _outbox_depth(client: TestClient) -> float:
+    """The outbox depth as Prometheus scrapes it from /metrics (read from the database at scrape time)."""
+    res = client.get("/metrics")
+    assert res.status_code == 200
+    samples = [s for family in text_string_to_metric_families(res.text) for s in family.samples
+               if s.name == "ed_alerts_referral_outbox_depth"]
+    assert len(samples) == 1, "one unlabelled sample, present even when the outbox is empty"
+    return samples[0].value
+
+
+def test_outbox_depth_on_metrics_rises_during_an_outage_and_falls_to_zero_after_it(
+        client: TestClient, services: Services, fake_la: FakeLocalAuthority) -> None:
+    gen = Generator(seed=607)
+    first, second = gen.child(age=12), gen.child(age=15)
+    assert _outbox_depth(client) == 0
+    fake_la.set_mode("down")
+
+    # Referrals keep being sent while the authority is unreachable: each drain fails and the depth
+    # grows with every referral sent, none leaving.
+    depths = []
+    now = utcnow()
+    sent: dict[str, list[int]] = {"first": [], "second": []}
+    for child_key, child, kind in (("first", first, "assault"), ("second", second, "assault"),
+                                   ("first", first, "weapon"), ("second", second, "group_assault")):
+        sent[child_key].append(sent_referral(services, gen, child=child, kind=kind))
+        report = drain_outbox(services, now)
+        assert report.delivered == 0 and report.retrying == report.claimed
+        depths.append(_outbox_depth(client))
+        now += timedelta(hours=1)
+    assert depths == [1, 2, 3, 4]
+    assert fake_la.received == 0
+
+    # Recovery: the backlog drains to nothing, each referral delivered once, a child's in order.
+    fake_la.come_up()
+    _, reports = _drain_until_settled(services, now)
+    assert sum(r.delivered for r in reports) == 4
+    assert _outbox_depth(client) == 0
+    referrals = _referrals(services)
+    assert all(r.delivery_status == "delivered" for r in referrals.values()), "none lost"
+    assert all(posts == 1 for posts in fake_la.posts_by_key().values()), "each referral sent once"
+    assert set(fake_la.posts_by_key()) == {r.idempotency_key for r in referrals.values()}
+    order = [d.idempotency_key for d in fake_la.deliveries()]
+    for ids in sent.values():
+        keys = [referrals[i].idempotency_key for i in ids]
+        assert sorted(keys, key=order.index) == keys, "a child's referrals arrive in the order sent"
 
 
 def test_outage_with_503s_retries_until_accepted_and_the_authority_keeps_one_copy(
