@@ -308,18 +308,19 @@ def measure(targets: list[_Target], history: list[bytes], fresh: list[bytes]) ->
 
     original_counter = evaluator_module.prior_attendance_counter
 
-    def timed_counter(session, att, arrival):  # type: ignore[no-untyped-def]
-        count = original_counter(session, att, arrival)
+    def timed_counter(session, att, arrival, windows=()):  # type: ignore[no-untyped-def]
+        count = original_counter(session, att, arrival, windows)
 
         def timed(window):  # type: ignore[no-untyped-def]
-            t = time.perf_counter()
+            t, queries = time.perf_counter(), count.queries
             try:
                 return count(window)
             finally:
                 ms = (time.perf_counter() - t) * 1000
                 tm = _CURRENT[0]
                 if tm is not None:
-                    tm.repeat_query_ms.append(ms)
+                    if count.queries > queries:  # a database round trip, not an answer from the first
+                        tm.repeat_query_ms.append(ms)
                     tm.repeat_acc += ms
         return timed
 
@@ -339,12 +340,14 @@ def measure(targets: list[_Target], history: list[bytes], fresh: list[bytes]) ->
 
 def _repeat_query_plan(db: Any) -> str:
     """The database's plan for the repeat-attendance count, to show the index is used."""
-    from sqlalchemy import func, select
+    from sqlalchemy import case, func, select
 
     from ed_alerts.attendances.models import Attendance, AttendanceStatus
 
     now = datetime.now(UTC)
-    stmt = select(func.count()).select_from(Attendance).where(
+    windows = (timedelta(days=28), timedelta(days=365))
+    sums = [func.coalesce(func.sum(case((Attendance.arrival_time >= now - w, 1), else_=0)), 0) for w in windows]
+    stmt = select(*sums).where(
         Attendance.patient_id == 1, Attendance.arrival_time >= now - timedelta(days=365),
         Attendance.arrival_time < now, Attendance.id != 1, Attendance.status != AttendanceStatus.CANCELLED)
     with db.engine.connect() as conn:

@@ -190,7 +190,8 @@ class Readers:
 class ServiceProcess:
     """`python -m ed_alerts serve` with the benchmark's database, ports and site registry."""
 
-    def __init__(self, db_url: str, log_path: Path, sampler: MemorySampler | None = None) -> None:
+    def __init__(self, db_url: str, log_path: Path, sampler: MemorySampler | None = None,
+                 ack: str = "stored") -> None:
         self.http_port = free_port()
         self.mllp_port = free_port()
         self.log_path = log_path
@@ -201,6 +202,7 @@ class ServiceProcess:
             "ED_ALERTS_SITES_FILE": str(SITES_FILE),
             "ED_ALERTS_MLLP_PORT": str(self.mllp_port),
             "ED_ALERTS_HTTP_PORT": str(self.http_port),
+            "ED_ALERTS_MLLP_ACK": ack,
             # a fixed key for the run, so tokens outlive the catch-up restart
             "ED_ALERTS_SECRET_KEY": secrets.token_hex(32),
         }

@@ -46,7 +46,17 @@ def _content_hash(prev_hash: str, at: datetime, actor: str, role: str, action: s
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
+_TAIL = "ed_alerts.audit.tail"  # session.info key: (transaction, hash of the last entry it appended)
+
+
 def _last_hash(session: Session) -> str:
+    # Once this transaction holds the append lock (the advisory lock on PostgreSQL; SQLite's write
+    # lock, taken at BEGIN), no one else can append until it ends, so the entry it appended last is
+    # the tail: later appends in the same transaction chain onto it without asking the database.
+    # Keyed by the transaction object, so a commit or rollback (a new transaction) forgets it.
+    tail = session.info.get(_TAIL)
+    if tail is not None and tail[0] is session.get_transaction():
+        return str(tail[1])
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _APPEND_LOCK_KEY})
     last = session.scalar(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1))
@@ -55,8 +65,12 @@ def _last_hash(session: Session) -> str:
 
 def record(session: Session, actor: Actor, action: str, entity_type: str, entity_id: object, *,
            patient_id: int | None = None, reason: str | None = None,
-           details: dict[str, Any] | None = None) -> AuditEntry:
-    """Append an entry in the caller's transaction: it commits or rolls back with the change."""
+           details: dict[str, Any] | None = None, flush: bool = True) -> AuditEntry:
+    """Append an entry in the caller's transaction: it commits or rolls back with the change.
+
+    `flush=False` leaves the insert to the caller's next flush (several entries then go in one
+    round trip); the entry has no id until then.
+    """
     details = json.loads(json.dumps(details or {}, default=str))  # what is hashed is what is stored
     prev = _last_hash(session)
     at = utcnow()
@@ -67,7 +81,9 @@ def record(session: Session, actor: Actor, action: str, entity_type: str, entity
                            patient_id, reason, details),
     )
     session.add(entry)
-    session.flush()
+    if flush:
+        session.flush()
+    session.info[_TAIL] = (session.get_transaction(), entry.hash)
     return entry
 
 

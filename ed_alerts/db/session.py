@@ -6,8 +6,11 @@ a scheduler job, a CLI command) owns the transaction.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -15,11 +18,84 @@ from sqlalchemy.orm import Session, sessionmaker
 from ed_alerts.db.engine import make_engine
 from ed_alerts.settings import Settings
 
+# Set in a thread that does background work (the ingest worker): on SQLite its transactions wait
+# while a foreground one (an MLLP ACK, a web request) is waiting, so background load never holds up
+# an acknowledgement or a page for more than one of its own transactions.
+BACKGROUND: ContextVar[bool] = ContextVar("ed_alerts_db_background", default=False)
+
+
+class WriteGate:
+    """One SQLite transaction at a time in this process, foreground first.
+
+    Every SQLite session begins IMMEDIATE, i.e. takes the database's write lock. Left to SQLite,
+    waiters poll with sleeps of up to 100 ms (its busy handler), and a thread that commits and
+    begins again at once wins nearly every time: under a busy ingest worker an ACK could wait for
+    hundreds of milliseconds. Here waiters queue on a condition instead and are woken on release,
+    background ones only when no foreground one waits. Re-entrant per thread, like the lock it
+    stands in front of (a nested session then meets SQLite's own busy timeout, as before).
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._owner: int | None = None
+        self._owner_background = False
+        self._depth = 0
+        self._foreground_waiting = 0
+        self._foreground_left = 0.0  # monotonic time the last foreground transaction ended
+
+    def wait_for_quiet(self, quiet_s: float, at_most_s: float) -> None:
+        """For background work about to start a transaction: wait until no foreground transaction
+        has run or waited for `quiet_s`, but never longer than `at_most_s` (so a sender that never
+        pauses slows the background down without stopping it)."""
+        deadline = time.monotonic() + at_most_s
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                busy = self._foreground_waiting or (self._owner is not None and not self._owner_background)
+                quiet_for = now - self._foreground_left
+                if (not busy and quiet_for >= quiet_s) or now >= deadline:
+                    return
+                self._cond.wait(min(deadline - now, quiet_s if not busy else at_most_s))
+
+    @contextmanager
+    def held(self, background: bool) -> Iterator[None]:
+        me = threading.get_ident()
+        with self._cond:
+            if self._owner != me:
+                if not background:
+                    self._foreground_waiting += 1
+                try:
+                    while self._owner is not None or (background and self._foreground_waiting):
+                        self._cond.wait()
+                finally:
+                    if not background:
+                        self._foreground_waiting -= 1
+                self._owner = me
+                self._owner_background = background
+            self._depth += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._depth -= 1
+                if self._depth == 0:
+                    if not self._owner_background:
+                        self._foreground_left = time.monotonic()
+                    self._owner = None
+                    self._cond.notify_all()
+
 
 class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._factory = sessionmaker(engine, expire_on_commit=False)
+        self._gate = WriteGate() if engine.dialect.name == "sqlite" else None
+
+    def yield_to_foreground(self, quiet_s: float = 0.002, at_most_s: float = 0.05) -> None:
+        """Background work calls this between units of work: on SQLite it lets a stream of
+        acknowledgements run back to back (see WriteGate.wait_for_quiet); elsewhere it returns."""
+        if self._gate is not None:
+            self._gate.wait_for_quiet(quiet_s, at_most_s)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -28,6 +104,15 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A transaction: committed when the block ends normally, rolled back on an exception."""
+        if self._gate is None:
+            with self._transaction() as session:
+                yield session
+            return
+        with self._gate.held(BACKGROUND.get()), self._transaction() as session:
+            yield session
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
         with self._factory() as session:
             try:
                 yield session

@@ -13,7 +13,8 @@ from ed_alerts.errors import MessageTooLarge
 from ed_alerts.ingest.acks import hl7_ack
 from ed_alerts.ingest.mllp_peers import PeerPolicy, build_ssl_context
 from ed_alerts.ingest.models import ContentType, Transport
-from ed_alerts.ingest.pipeline import IngestContext, ingest
+from ed_alerts.ingest.pipeline import IngestContext, accept, ingest
+from ed_alerts.ingest.worker import IngestWorker
 from ed_alerts.settings import Settings
 from integrations import hl7v2
 from integrations.mllp import MLLPServer, PeerInfo
@@ -21,7 +22,9 @@ from integrations.mllp import MLLPServer, PeerInfo
 log = logging.getLogger(__name__)
 
 
-def build_mllp_server(settings: Settings, ctx: IngestContext) -> MLLPServer:
+def build_mllp_server(settings: Settings, ctx: IngestContext, worker: IngestWorker | None = None) -> MLLPServer:
+    """With a `worker`, messages are acknowledged once stored and checked (accept()), and the worker
+    processes them; without one, once fully processed (ingest())."""
     peers = PeerPolicy.from_settings(settings, ctx.sites)
 
     async def handle(raw: bytes, peer: PeerInfo) -> bytes:
@@ -31,8 +34,13 @@ def build_mllp_server(settings: Settings, ctx: IngestContext) -> MLLPServer:
             log.warning("MLLP message refused from %s: %s", peer, refused)
             return hl7v2.build_ack(header, "AR", text=refused, error_code="207")
         # The database work is synchronous; a thread keeps the event loop (and HTTP) responsive.
-        # The ACK is built only after ingest() returned, i.e. after the commit.
-        outcome = await asyncio.to_thread(ingest, ctx, raw, ContentType.HL7V2, Transport.MLLP)
+        # The ACK is built only after ingest() or accept() returned, i.e. after the commit.
+        if worker is None:
+            outcome = await asyncio.to_thread(ingest, ctx, raw, ContentType.HL7V2, Transport.MLLP)
+        else:
+            outcome = await asyncio.to_thread(accept, ctx, raw, ContentType.HL7V2, Transport.MLLP)
+            if outcome.queued:
+                worker.submit(outcome.message_id, Transport.MLLP)
         return hl7_ack(raw, outcome)
 
     def on_oversize(size: int) -> bytes:

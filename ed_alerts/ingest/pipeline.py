@@ -14,7 +14,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -50,6 +52,7 @@ class IngestOutcome:
     attendance_ids: list[int] = field(default_factory=list)
     registered_sender: bool = True
     sender: str | None = None  # MSH-4 or the FHIR source: a site code, never a patient identifier
+    queued: bool = False  # stored and checked by accept(); the ingest worker applies it next
 
     @property
     def accepted(self) -> bool:
@@ -88,35 +91,41 @@ def _identity(raw: bytes, content_type: ContentType) -> parsers.Header:
     )
 
 
+# Built once (for SQLite, for PostgreSQL): the values come as parameters, so nothing is compiled
+# or coerced per message.
+_INSERT_NEW = tuple(
+    insert(InboundMessage.__table__).on_conflict_do_nothing(index_elements=["sender", "control_id"])
+    .returning(InboundMessage.__table__.c.id)
+    for insert in (sqlite_insert, postgresql_insert)
+)
+
+
 def store(ctx: IngestContext, raw: bytes, content_type: ContentType, transport: str) -> tuple[int, bool]:
-    """Stage 1: commit the raw message. Returns its id and whether it was a duplicate."""
+    """Stage 1: commit the raw message. Returns its id and whether it was a duplicate.
+
+    One INSERT that does nothing on a (sender, control id) already stored, so the common case (a
+    new message) costs one statement on the path every acknowledgement waits for.
+    """
     header = _identity(raw, content_type)
-    for attempt in range(_MAX_ATTEMPTS):
-        try:
-            with ctx.db.session() as session:
-                existing = session.scalar(
-                    select(InboundMessage).where(InboundMessage.sender == header.sender,
-                                                 InboundMessage.control_id == header.control_id)
-                )
-                if existing is not None:
-                    existing.duplicate_count += 1
-                    existing.last_duplicate_at = utcnow()
-                    return existing.id, True
-                msg = InboundMessage(
-                    transport=transport, content_type=content_type.value, sender=header.sender,
-                    control_id=header.control_id, message_type=header.message_type, raw=raw,
-                    size=len(raw), status=MessageStatus.RECEIVED,
-                    registered_sender=ctx.sites.lookup(header.sender) is not None,
-                    unmapped=[], attendance_ids=[],
-                )
-                session.add(msg)
-                session.flush()
-                return msg.id, False
-        except IntegrityError:
-            # Another connection stored the same message a moment ago: it is a duplicate.
-            if attempt == _MAX_ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
+    values = dict(
+        transport=transport, content_type=content_type.value, sender=header.sender,
+        control_id=header.control_id, message_type=header.message_type, raw=raw, size=len(raw),
+        status=MessageStatus.RECEIVED, registered_sender=ctx.sites.lookup(header.sender) is not None,
+        unmapped=[], attendance_ids=[], received_at=utcnow(),
+    )
+    with ctx.db.session() as session:
+        new_id = session.scalar(_INSERT_NEW[session.get_bind().dialect.name == "postgresql"], values)
+        if new_id is not None:
+            return new_id, False
+        existing = session.scalar(
+            update(InboundMessage)
+            .where(InboundMessage.sender == header.sender, InboundMessage.control_id == header.control_id)
+            .values(duplicate_count=InboundMessage.duplicate_count + 1, last_duplicate_at=utcnow())
+            .returning(InboundMessage.id)
+        )
+        if existing is None:  # not possible inside one transaction; said plainly if it ever happens
+            raise RuntimeError("a message conflicted on insert but could not be found")
+        return existing, True
 
 
 def _site_for(ctx: IngestContext, sender: str, hint: domain.SourceType | None) -> SiteContext:
@@ -187,7 +196,7 @@ def process(ctx: IngestContext, message_id: int) -> IngestOutcome:
             log.exception("message %s failed after %s attempts", message_id, _MAX_ATTEMPTS)
             return quarantine(ctx, message_id, f"database error: {type(exc).__name__}",
                               ack_code="AE", error_code="207")
-        except Exception as exc:  # noqa: BLE001 - a message must never be lost to a bug: keep it
+        except Exception as exc:  # a message must never be lost to a bug: keep it
             log.exception("message %s could not be processed", message_id)
             return quarantine(ctx, message_id, f"internal error while processing: {type(exc).__name__}",
                               ack_code="AE", error_code="207")
@@ -239,6 +248,51 @@ def _store_and_process(ctx: IngestContext, raw: bytes, content_type: ContentType
                 return _outcome(msg, duplicate=True)
     outcome = process(ctx, message_id)
     outcome.duplicate = duplicate
+    return outcome
+
+
+def accept(ctx: IngestContext, raw: bytes, content_type: ContentType, transport: str) -> IngestOutcome:
+    """Store and check a message, and leave the rest to the ingest worker (ed_alerts/ingest/worker.py).
+
+    For a sender that needs a fast acknowledgement: the raw message is committed, then parsed
+    (a fraction of a millisecond), so a message that cannot be read or mapped is still quarantined
+    and answered with its error now. A message that parses is answered AA with `queued` set: it is
+    durable, and linking the child, applying the event and evaluating the rules follow within
+    moments. A crash in between loses nothing: stored, unprocessed messages are processed at start.
+    Observers hear of a queued message once, when the worker has processed it.
+    """
+    started = time.perf_counter()
+    message_id, duplicate = store(ctx, raw, content_type, transport)
+    sender = _identity(raw, content_type).sender
+    if duplicate:
+        with ctx.db.session() as session:
+            msg = session.get_one(InboundMessage, message_id)
+            finished = _outcome(msg, duplicate=True) if msg.status != MessageStatus.RECEIVED else None
+        if finished is not None:  # a resend of a message already processed or quarantined
+            _notify(ctx, finished, transport, time.perf_counter() - started)
+            return finished
+    try:
+        parsers.parse(content_type, raw, site=ctx.sites.lookup(sender))
+    except MessageRejected as exc:
+        outcome = quarantine(ctx, message_id, exc.reason, ack_code=exc.ack_code,
+                             error_code=exc.hl7_error_code, location=exc.location)
+    except Exception as exc:  # kept in quarantine, as process() would
+        log.exception("message %s could not be parsed", message_id)
+        outcome = quarantine(ctx, message_id, f"internal error while parsing: {type(exc).__name__}",
+                             ack_code="AE", error_code="207")
+    else:
+        return IngestOutcome(message_id=message_id, status=MessageStatus.RECEIVED, duplicate=duplicate,
+                             sender=sender, queued=True,
+                             registered_sender=ctx.sites.lookup(sender) is not None)
+    outcome.duplicate = duplicate
+    _notify(ctx, outcome, transport, time.perf_counter() - started)
+    return outcome
+
+
+def process_queued(ctx: IngestContext, message_id: int, transport: str, received: float) -> IngestOutcome:
+    """The worker's half of accept(): process, then tell the observers (time counted from receipt)."""
+    outcome = process(ctx, message_id)
+    _notify(ctx, outcome, transport, time.perf_counter() - received)
     return outcome
 
 

@@ -14,11 +14,14 @@ def _summary(msg: InboundMessage) -> MessageSummary:
 
 
 def list_messages(session: Session, *, status: MessageStatus | None, limit: int,
-                  senders: list[str] | None = None) -> list[MessageSummary]:
-    """`senders`: only messages from these (upper-case) senders; None for all."""
+                  senders: list[str] | None = None, control_id: str | None = None) -> list[MessageSummary]:
+    """`senders`: only messages from these (upper-case) senders; None for all. `control_id`: the
+    message(s) with that control id (one per sender), e.g. to follow one message after its ACK."""
     stmt = select(InboundMessage).order_by(InboundMessage.id.desc()).limit(limit)
     if status is not None:
         stmt = stmt.where(InboundMessage.status == status)
+    if control_id is not None:
+        stmt = stmt.where(InboundMessage.control_id == control_id)
     if senders is not None:
         stmt = stmt.where(func.upper(InboundMessage.sender).in_(senders))
     return [_summary(m) for m in session.scalars(stmt)]

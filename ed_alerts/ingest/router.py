@@ -7,7 +7,7 @@ another sender is refused with 403 (an HL7 AR acknowledgement, or an OperationOu
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -17,13 +17,16 @@ from ed_alerts.auth.policy import Scope, require
 from ed_alerts.auth.principal import Principal
 from ed_alerts.auth.roles import Role
 from ed_alerts.auth.scopes import feed_refusal, visible_senders
-from ed_alerts.deps import get_services
+from ed_alerts.db.ids import row_id
+from ed_alerts.deps import RowId, get_services
 from ed_alerts.errors import MessageTooLarge, NotFound
+from ed_alerts.fhir_api.responses import FhirJSONResponse, fhir_responses, resource_schema
 from ed_alerts.ingest import parsers, queries
 from ed_alerts.ingest.acks import hl7_ack
 from ed_alerts.ingest.models import ContentType, MessageStatus, Transport
 from ed_alerts.ingest.pipeline import IngestOutcome, ingest, replay
 from ed_alerts.ingest.schemas import FeedHealth, MessageSummary
+from ed_alerts.openapi import errors
 from ed_alerts.services import Services
 from integrations import fhir_r4, hl7v2
 
@@ -32,6 +35,25 @@ router = APIRouter(tags=["ingest"])
 HL7_MEDIA_TYPE = "x-application/hl7-v2+er7"
 FHIR_MEDIA_TYPE = "application/fhir+json"
 ServicesDep = Annotated[Services, Depends(get_services)]
+# The feeds read their bodies raw (to store the exact bytes first), so the document is declared here.
+HL7_BODY = {"requestBody": {"required": True, "description": "One HL7 v2 message (ER7), MLLP framing allowed",
+                            "content": {HL7_MEDIA_TYPE: {"schema": {"type": "string"}}}}}
+HL7_ACK = {"content": {HL7_MEDIA_TYPE: {"schema": {"type": "string"}}}}
+HL7_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Processed: an AA acknowledgement", **HL7_ACK},
+    403: {"description": "This feed credential may not send for the message's sender (MSH-4): an AR "
+                         "acknowledgement; the message is not stored", **HL7_ACK},
+    413: {"description": "Over the size limit: an AR acknowledgement", **HL7_ACK},
+    422: {"description": "Not processed (AE or AR acknowledgement with an ERR segment); kept in quarantine",
+          **HL7_ACK},
+}
+
+
+def _fhir_body(resource_type: str) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {
+        FHIR_MEDIA_TYPE: {"schema": {**resource_schema(resource_type), "additionalProperties": True}}}}}
+
+
 # Messages carry identifiers; message metadata (lists, health) does not, but stays with integration.
 Feed = Annotated[Principal, require(Role.INTEGRATION)]
 Engineer = Annotated[Principal, require(Role.INTEGRATION, identifiable=False)]
@@ -40,8 +62,11 @@ Engineer = Annotated[Principal, require(Role.INTEGRATION, identifiable=False)]
 def _message_sender(principal: Principal, request: Request, services: Services) -> str | None:
     if not principal.sites:
         return None
+    number = row_id(str(request.path_params["message_id"]))
+    if number is None:
+        return None  # not an id of ours: the route's own validation answers 422
     with services.db.session() as session:
-        message = queries.get_message(session, int(request.path_params["message_id"]))
+        message = queries.get_message(session, number)
     if message is None:
         return None  # the route answers 404
     return feed_refusal(principal, message.sender)
@@ -63,7 +88,7 @@ async def _body(request: Request, limit: int) -> bytes:
 
 
 @router.post("/hl7v2", summary="Ingest one HL7 v2 message; answers with its HL7 ACK",
-             response_class=Response, responses={200: {"content": {HL7_MEDIA_TYPE: {}}}})
+             response_class=Response, responses=HL7_ANSWERS, openapi_extra=HL7_BODY)
 async def post_hl7v2(request: Request, services: ServicesDep, principal: Feed) -> Response:
     try:
         raw = await _body(request, services.settings.max_message_bytes)
@@ -107,12 +132,16 @@ async def _ingest_fhir(request: Request, services: Services, content_type: Conte
     return _fhir_answer(outcome)
 
 
-@router.post("/fhir", summary="Ingest a FHIR R4 Bundle (transaction, message or collection)")
+@router.post("/fhir", summary="Ingest a FHIR R4 Bundle (transaction, message or collection)",
+             response_class=FhirJSONResponse, responses=fhir_responses("OperationOutcome", 403, 413, 422),
+             openapi_extra=_fhir_body("Bundle"))
 async def post_fhir_bundle(request: Request, services: ServicesDep, principal: Feed) -> JSONResponse:
     return await _ingest_fhir(request, services, ContentType.FHIR_BUNDLE, principal)
 
 
-@router.post("/fhir/Encounter", summary="Ingest a single FHIR R4 Encounter")
+@router.post("/fhir/Encounter", summary="Ingest a single FHIR R4 Encounter",
+             response_class=FhirJSONResponse, responses=fhir_responses("OperationOutcome", 403, 413, 422),
+             openapi_extra=_fhir_body("Encounter"))
 async def post_fhir_encounter(request: Request, services: ServicesDep, principal: Feed) -> JSONResponse:
     return await _ingest_fhir(request, services, ContentType.FHIR_ENCOUNTER, principal)
 
@@ -120,13 +149,17 @@ async def post_fhir_encounter(request: Request, services: ServicesDep, principal
 @router.get("/api/messages", summary="Inbound messages by status (no content: it holds identifiers)")
 def list_messages(services: ServicesDep, principal: Engineer,
                   status: Annotated[MessageStatus | None, Query()] = None,
+                  control_id: Annotated[str | None, Query(max_length=200,
+                                                          description="MSH-10 or the FHIR id: one message")] = None,
                   limit: Annotated[int, Query(ge=1, le=500)] = 100) -> list[MessageSummary]:
     with services.db.session() as session:
-        return queries.list_messages(session, status=status, limit=limit, senders=visible_senders(principal))
+        return queries.list_messages(session, status=status, limit=limit, senders=visible_senders(principal),
+                                     control_id=control_id)
 
 
-@router.post("/api/messages/{message_id}/replay", summary="Process a quarantined message again")
-def replay_message(message_id: int, services: ServicesDep, _: MessageScope) -> MessageSummary:
+@router.post("/api/messages/{message_id}/replay", summary="Process a quarantined message again",
+             responses=errors(404))
+def replay_message(message_id: RowId, services: ServicesDep, _: MessageScope) -> MessageSummary:
     with services.db.session() as session:
         if queries.get_message(session, message_id) is None:
             raise NotFound(f"message {message_id} does not exist")

@@ -1,5 +1,5 @@
 """Figures read from the database at scrape time: flags by rule and status, decisions pending and
-overdue, messages in quarantine by feed.
+overdue, messages in quarantine by feed, referral deliveries waiting in the outbox.
 
 Read at scrape time rather than counted, so they are right after a restart and the same on every
 replica (aggregate them with max, not sum). Each is one query on an indexed column; the flags count
@@ -19,6 +19,7 @@ from ed_alerts.db.base import utcnow
 from ed_alerts.db.session import Database
 from ed_alerts.flags.models import Decision, DecisionStatus, Flag
 from ed_alerts.ingest.models import InboundMessage, MessageStatus
+from ed_alerts.referrals.models import OutboxStatus, ReferralOutbox
 from ed_alerts.sites.registry import SiteRegistry
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,15 @@ def _families() -> dict[str, GaugeMetricFamily]:
         "quarantine": GaugeMetricFamily("ed_alerts_messages_in_quarantine",
                                         "Messages quarantined now (not yet replayed), by feed",
                                         labels=("feed",)),
+        # Rises while a local authority's endpoint is down (rows stay pending, retried with backoff),
+        # falls as they are delivered or given up; a depth that only grows is the alert.
+        "outbox": GaugeMetricFamily("ed_alerts_referral_outbox_depth",
+                                    "Referral deliveries waiting in the outbox: sent, not yet accepted, "
+                                    "rejected or given up"),
+        # With ACK after storage: acknowledged, waiting for the ingest worker. Near zero in steady
+        # state; it rises during a burst or a catch-up and must fall again.
+        "waiting": GaugeMetricFamily("ed_alerts_messages_waiting",
+                                     "Messages stored and acknowledged but not yet processed"),
         "ok": GaugeMetricFamily("ed_alerts_database_scrape_ok",
                                 "1 if the figures above could be read from the database, else 0"),
     }
@@ -85,3 +95,9 @@ class DatabaseGauges(Collector):
                 by_feed[feed] = by_feed.get(feed, 0) + count
             for feed, count in sorted(by_feed.items()):
                 families["quarantine"].add_metric([feed], count)
+            families["waiting"].add_metric([], session.scalar(
+                select(func.count()).select_from(InboundMessage)
+                .where(InboundMessage.status == MessageStatus.RECEIVED)) or 0)
+            families["outbox"].add_metric([], session.scalar(
+                select(func.count()).select_from(ReferralOutbox)
+                .where(ReferralOutbox.status == OutboxStatus.PENDING)) or 0)

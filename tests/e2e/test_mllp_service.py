@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from ed_alerts.attendances.models import Attendance
+from ed_alerts.flags.models import Flag
 from ed_alerts.ingest.models import InboundMessage, MessageStatus
 from ed_alerts.services import Services
 from ed_alerts.synthetic import Generator, adt
 from integrations.mllp import MLLPClient, frame
+from tests.conftest import DATA
 from tests.e2e.service_process import ServiceProcess
 
 pytestmark = pytest.mark.e2e
@@ -69,6 +73,7 @@ def test_concurrent_connections_with_duplicates_and_bad_messages(service: Servic
 
     good = sum(1 for s in streams for _, exp, _ in s if exp == "AA")
     bad = sum(1 for s in streams for _, exp, _ in s if exp != "AA")
+    wait_until_processed(services)  # ACK after storage (the default): the worker applies them next
     with services.db.session() as session:
         assert session.scalar(select(func.count()).select_from(Attendance)) == good
         by_status = dict(session.execute(
@@ -78,12 +83,71 @@ def test_concurrent_connections_with_duplicates_and_bad_messages(service: Servic
     assert duplicates == sum(1 for s in streams for i in range(len(s)) if i % 7 == 0)
 
 
-def test_sigkill_mid_stream_loses_nothing_and_stores_once(service: ServiceProcess,
-                                                           services: Services) -> None:
-    """A client that resends what was not acknowledged, while the service is killed twice."""
-    stream = [(raw, cid) for raw, exp, cid in _stream(99, "RGT01", 150) if exp == "AA"]
+def wait_until_processed(services: Services, timeout_s: float = 60) -> None:
+    """Until no stored message is waiting for the ingest worker (or the timeout: the asserts then say
+    what is missing)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with services.db.session() as session:
+            waiting = session.scalar(select(func.count()).select_from(InboundMessage)
+                                     .where(InboundMessage.status == MessageStatus.RECEIVED))
+        if not waiting:
+            return
+        time.sleep(0.1)
+
+
+EXPECTED_RULE = {"assault": "assault", "group_assault": "group_violence", "disclosure": "does_not_feel_safe",
+                 "weapon": "weapon"}
+
+
+def _flagged_stream(seed: int, n: int) -> list[tuple[bytes, str, str, str]]:
+    """(message, control id, visit number, kind): children's registrations, most of them flagged."""
+    gen = Generator(seed=seed, now=datetime.now(UTC))
+    kinds = ["assault", "plain", "disclosure", "group_assault", "weapon"]
+    out = []
+    for i in range(n):
+        visit = gen.visit(gen.child(), "RGT01", kind=kinds[i % len(kinds)])
+        cid = f"K{seed}-{i}"
+        out.append((adt(visit, "A04", control_id=cid), cid, visit.visit_number, kinds[i % len(kinds)]))
+    return out
+
+
+@pytest.mark.parametrize("ack_mode", ["processed", "stored"])
+def test_sigkill_mid_stream_loses_nothing_and_stores_once(services: Services, db_url: str, tmp_path: Path,
+                                                           ack_mode: str) -> None:
+    """A client that resends what was not acknowledged, while the service is killed twice: every
+    acknowledged message is stored once, processed once, and raises each of its flags once. With
+    ACK after storage, messages acknowledged but not yet processed at a kill are processed at the
+    next start (or by the worker's sweep)."""
+    service = ServiceProcess(db_url, DATA / "sites.yaml", tmp_path / "service.log", ED_ALERTS_MLLP_ACK=ack_mode)
+    service.start()
+    try:
+        stream = _flagged_stream(99, 150)
+        acked = _send_through_kills(service, [(raw, cid) for raw, cid, _, _ in stream], kills_at={40, 90})
+        assert acked == {cid for _, cid, _, _ in stream}
+        wait_until_processed(services)
+    finally:
+        service.stop()
+
+    with services.db.session() as session:
+        rows = session.execute(select(InboundMessage.control_id, InboundMessage.status)).all()
+        visits = dict(session.execute(select(Attendance.visit_number, Attendance.id)).all())
+        flags = session.execute(select(Flag.attendance_id, Flag.rule_id)).all()
+    assert sorted(r[0] for r in rows) == sorted(acked)  # each acknowledged message stored exactly once
+    assert {r[1] for r in rows} == {MessageStatus.PROCESSED}  # nothing half-processed
+    assert len(visits) == len(stream)
+    assert len(flags) == len(set(flags))  # no flag twice
+    flagged = {(a, r) for a, r in flags}
+    for _, _, visit_number, kind in stream:
+        if kind in EXPECTED_RULE:
+            assert (visits[visit_number], EXPECTED_RULE[kind]) in flagged, (visit_number, kind)
+        else:
+            assert not any(a == visits[visit_number] for a, _ in flagged), (visit_number, kind)
+
+
+def _send_through_kills(service: ServiceProcess, stream: list[tuple[bytes, str]], kills_at: set[int]) -> set[str]:
     acked: set[str] = set()
-    kills_at = {40, 90}
+    kills_at = set(kills_at)
     pending = list(stream)
     sent = 0
     client = MLLPClient("127.0.0.1", service.mllp_port, timeout=10)
@@ -110,11 +174,4 @@ def test_sigkill_mid_stream_loses_nothing_and_stores_once(service: ServiceProces
         pending.pop(0)
         sent += 1
     client.close()
-
-    assert acked == {cid for _, cid in stream}
-    with services.db.session() as session:
-        rows = session.execute(select(InboundMessage.control_id, InboundMessage.status)).all()
-        attendances = session.scalar(select(func.count()).select_from(Attendance))
-    assert sorted(r[0] for r in rows) == sorted(acked)  # each acknowledged message stored exactly once
-    assert {r[1] for r in rows} == {MessageStatus.PROCESSED}  # nothing half-processed
-    assert attendances == len(stream)
+    return acked

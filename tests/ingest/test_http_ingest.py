@@ -49,6 +49,16 @@ def test_post_hl7v2_answers_aa_with_the_control_id(client: TestClient, hl7, feed
     assert detail["attendance"]["site_code"] == "RGT01"
 
 
+def test_a_message_can_be_followed_by_its_control_id(client: TestClient, hl7, feed) -> None:
+    gen = Generator(seed=22)
+    for cid in ("F1", "F2", "F3"):
+        raw = adt(gen.visit(gen.child(), "RGT01"), control_id=cid)
+        assert client.post("/hl7v2", content=raw, headers=hl7).status_code == 200
+    found = client.get("/api/messages", params={"control_id": "F2"}, headers=feed).json()
+    assert [m["control_id"] for m in found] == ["F2"]
+    assert client.get("/api/messages", params={"control_id": "nope"}, headers=feed).json() == []
+
+
 def test_post_hl7v2_bad_message_gets_error_ack_and_is_quarantined(client: TestClient, hl7, feed) -> None:
     res = client.post("/hl7v2", content=b"MSH|^~\\&|EDIS|RGT01|X|Y|20260101||ADT^A04|BAD1|P|2.4\rPID|1",
                       headers=hl7)

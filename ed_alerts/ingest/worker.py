@@ -1,0 +1,84 @@
+"""The ingest worker: processes messages that `accept()` stored and acknowledged, in arrival order.
+
+One thread per process, fed message ids by the MLLP listener when it runs with
+`ED_ALERTS_MLLP_ACK=stored`. Only ids are queued (a backlog of 100,000 costs a few megabytes), the
+message itself is read back from the inbound store. When the queue is idle the worker also sweeps
+the store for messages still `received` (left by a crash, or by another process that stopped), so
+nothing stored is ever left behind; `process()` locks each message, so two workers never apply one
+message twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+
+from ed_alerts.db.session import BACKGROUND
+from ed_alerts.ingest.pipeline import IngestContext, process_pending, process_queued
+
+log = logging.getLogger(__name__)
+
+_STOP = -1
+
+
+class IngestWorker:
+    def __init__(self, ctx: IngestContext, *, sweep_every_s: float = 5.0) -> None:
+        self._ctx = ctx
+        self._queue: queue.Queue[tuple[int, str, float]] = queue.Queue()
+        self._sweep_every_s = sweep_every_s
+        self._thread: threading.Thread | None = None
+        self._stopping = threading.Event()
+        self.processed = 0
+
+    @property
+    def depth(self) -> int:
+        """Messages acknowledged and waiting to be processed (an estimate, as with any queue)."""
+        return self._queue.qsize()
+
+    def submit(self, message_id: int, transport: str) -> None:
+        self._queue.put((message_id, transport, time.perf_counter()))
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("ingest worker already started")
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="ingest-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Finish the message in hand and stop; what is still queued stays stored as `received`
+        and is processed at the next start."""
+        if self._thread is None:
+            return
+        self._stopping.set()
+        self._queue.put((_STOP, "", 0.0))
+        self._thread.join(timeout_s)
+        self._thread = None
+
+    def _run(self) -> None:
+        BACKGROUND.set(True)  # acknowledgements and pages go first (ed_alerts/db/session.py)
+        while not self._stopping.is_set():
+            try:
+                message_id, transport, received = self._queue.get(timeout=self._sweep_every_s)
+            except queue.Empty:
+                self._sweep()
+                continue
+            if message_id == _STOP:
+                break
+            self._ctx.db.yield_to_foreground()
+            try:
+                process_queued(self._ctx, message_id, transport, received)
+                self.processed += 1
+            except Exception:  # the message stays `received`; the sweep retries it
+                log.exception("ingest worker could not process message %s", message_id)
+
+    def _sweep(self) -> None:
+        try:
+            done = process_pending(self._ctx, limit=500)
+        except Exception:  # a database outage: try again at the next idle moment
+            log.exception("ingest worker sweep failed")
+            return
+        if done:
+            log.info("ingest worker processed %s stored messages found by its sweep", done)
