@@ -18,13 +18,17 @@ from ed_alerts.fhir_api.router import router as fhir_router
 from ed_alerts.ingest.mllp_listener import build_mllp_server
 from ed_alerts.ingest.pipeline import process_pending
 from ed_alerts.ingest.router import router as ingest_router
+from ed_alerts.ingest.worker import IngestWorker
+from ed_alerts.openapi import install as install_openapi
 from ed_alerts.referrals.jobs import referral_jobs
 from ed_alerts.referrals.router import router as referrals_router
 from ed_alerts.scheduler.runner import JobScheduler
 from ed_alerts.operations.router import router as operations_router
 from ed_alerts.services import Services
 from ed_alerts.settings import Settings, get_settings
+from ed_alerts.social_care.worker import CpisWorker
 from ed_alerts.users.router import router as users_router
+from ed_alerts.violence_export.router import router as violence_export_router
 from ed_alerts.web.app import mount_web
 from ed_alerts.web.signin import router as signin_router
 
@@ -44,8 +48,12 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         if recovered:
             log.info("recovered %s messages left unprocessed by an earlier run", recovered)
         mllp = None
+        worker = IngestWorker(svc.ingest) if settings.mllp_ack == "stored" else None
+        app.state.ingest_worker = worker
+        if worker is not None:
+            worker.start()
         if settings.mllp_enabled:
-            mllp = build_mllp_server(settings, svc.ingest)
+            mllp = build_mllp_server(settings, svc.ingest, worker)
             await mllp.start()
             log.info("MLLP listening on %s:%s", settings.mllp_host, mllp.port)
         app.state.mllp = mllp
@@ -53,13 +61,21 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         if settings.scheduler_enabled:
             scheduler = JobScheduler(svc, referral_jobs(settings))
             scheduler.start()
+        cpis_worker = None
+        if svc.cpis is not None:  # its own thread: lookups are claimed with leases, no leader needed
+            cpis_worker = CpisWorker(svc.cpis)
+            cpis_worker.start()
         try:
             yield
         finally:
+            if cpis_worker is not None:
+                cpis_worker.stop()
             if scheduler is not None:
                 scheduler.shutdown()
             if mllp is not None:
                 await mllp.stop()
+            if worker is not None:
+                worker.stop()
             if own:
                 svc.close()
 
@@ -83,5 +99,7 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.include_router(referrals_router)
     app.include_router(fhir_router)  # after ingest: its catch-all GET /fhir/{type} must not shadow it
     app.include_router(cds_hooks_router)
+    app.include_router(violence_export_router)
     mount_web(app)  # last: the pages (ed_alerts/web), a sub-application with its own error pages
+    install_openapi(app)  # 401/403 from each route's policy, so the document lists every answer
     return app

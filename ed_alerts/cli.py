@@ -206,6 +206,11 @@ from integrations.local_authority.cli import fake_la_command  # noqa: E402
 app.command("fake-la", help="Run a fake local authority referral endpoint for development and tests.")(
     fake_la_command)
 
+from integrations.cpis.cli import fake_cpis_command  # noqa: E402
+
+app.command("fake-cpis", help="Run a fake CP-IS (child protection information) API for development and tests."
+            )(fake_cpis_command)
+
 
 def main() -> None:  # pragma: no cover - console entry
     logging.captureWarnings(True)

@@ -59,6 +59,9 @@ class Observation(BaseModel):
     value_number: float | None = None
     value_code: Coding | None = None
     units: str | None = None
+    # Who vouches for an observation the message did not carry (e.g. "CP-IS" for a lookup's answer).
+    # Set in memory for evaluation only; excluded from dumps, so never stored as the message's content.
+    origin: str | None = Field(default=None, exclude=True)
 
 
 class FreeText(BaseModel):

@@ -19,6 +19,7 @@ from ed_alerts.referrals.context import ReferralContext
 from ed_alerts.operations.metrics import Metrics
 from ed_alerts.settings import Settings
 from ed_alerts.sites.registry import SiteRegistry
+from ed_alerts.social_care.context import CpisContext, attach_cpis
 from integrations import hl7v2
 from integrations.local_authority import ReferralSender
 
@@ -63,6 +64,7 @@ class Services:
     ingest: IngestContext
     referrals: ReferralContext
     metrics: Metrics
+    cpis: CpisContext | None = None  # CP-IS lookups, when ED_ALERTS_CPIS_ENABLED
 
     @classmethod
     def build(cls, settings: Settings) -> Services:
@@ -79,11 +81,14 @@ class Services:
                                                   production=settings.environment == "production")
         referrals = ReferralContext(db=db, settings=settings, authorities=authorities, sites=sites,
                                     sender=ReferralSender())
+        cpis = attach_cpis(settings, db, flags, ingest)  # None, and nothing hooked, when disabled
         return cls(settings=settings, db=db, sites=sites, pack=pack, flags=flags, ingest=ingest,
-                   referrals=referrals, metrics=metrics)
+                   referrals=referrals, metrics=metrics, cpis=cpis)
 
     def close(self) -> None:
         close_sender = getattr(self.referrals.sender, "close", None)
         if close_sender is not None:  # a test's stand-in sender may have nothing to close
             close_sender()
+        if self.cpis is not None:
+            self.cpis.close()
         self.db.dispose()

@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     mllp_host: str = "127.0.0.1"
     mllp_port: int = 2575
     mllp_idle_timeout_s: float = 300.0
+    # When an MLLP message is acknowledged: "stored" once it is committed and parses, the rest
+    # (linking, rules, flags) done by the ingest worker moments later: ACKs in milliseconds however
+    # busy the feed. "processed" once it is applied and its rules evaluated, so that an error in any
+    # step is answered AE, at the cost of slower ACKs. README: "Acknowledgement modes".
+    mllp_ack: Literal["stored", "processed"] = "stored"
     max_message_bytes: int = Field(default=1_048_576, ge=1024)
     max_bundle_entries: int = Field(default=500, ge=1)
 
@@ -93,6 +98,27 @@ class Settings(BaseSettings):
     # ICB dashboard and exports: counts from 1 to this minus one are suppressed (1 turns it off).
     small_number_threshold: int = Field(default=5, ge=1)
 
+    # Child Protection - Information Sharing (integrations/cpis/README.md): look up each child who
+    # registers with a valid NHS number, in the background; off unless configured.
+    cpis_enabled: bool = False
+    cpis_url: str | None = None  # the CP-IS FHIR R4 base; searches go to {url}/CareTeam
+    cpis_token: SecretStr | None = None  # bearer token from NHS England's API platform
+    cpis_asid: str | None = None  # sent as NHSD-ASID when set
+    cpis_ods_code: str | None = None  # our organisation, sent as NHSD-End-User-Organisation-ODS when set
+    cpis_timeout_s: float = Field(default=5.0, gt=0, le=120)  # a whole lookup; longer is a failed attempt
+    cpis_max_attempts: int = Field(default=3, ge=1, le=20)  # then the lookup is recorded as failed
+    cpis_retry_delay_s: float = Field(default=30.0, gt=0)  # before attempt 2; doubles each time after
+    # A child's CP-IS answer is reused for this long: it is shown on their next attendance at once.
+    cpis_cache_hours: float = Field(default=24.0, ge=0)
+    # Query again for every new attendance even inside the cache period, so that CP-IS records the
+    # access and tells the local authority about each attendance (what CP-IS is for).
+    cpis_requery_each_attendance: bool = True
+    # Attendances that arrived longer ago than this (a backlog, a bulk load of old files) are not
+    # looked up: the access event would tell an authority about a visit as if it were happening now.
+    cpis_max_attendance_age_hours: float = Field(default=24.0, gt=0)
+    cpis_poll_interval_s: float = Field(default=2.0, gt=0)  # the lookup worker also wakes on each ingest
+    cpis_concurrency: int = Field(default=2, ge=1, le=16)
+
     @field_validator("oidc_algorithms", "mllp_allowed_peers", mode="before")
     @classmethod
     def _comma_list(cls, value: object) -> object:
@@ -130,7 +156,17 @@ class Settings(BaseSettings):
             raise ValueError("MLLP TLS needs both ED_ALERTS_MLLP_TLS_CERT_FILE and ED_ALERTS_MLLP_TLS_KEY_FILE")
         if self.mllp_tls_client_ca_file is not None and self.mllp_tls_cert_file is None:
             raise ValueError("ED_ALERTS_MLLP_TLS_CLIENT_CA_FILE needs the server certificate and key too")
+        self._check_cpis()
         return self
+
+    def _check_cpis(self) -> None:
+        if not self.cpis_enabled:
+            return
+        if not self.cpis_url:
+            raise ValueError("ED_ALERTS_CPIS_ENABLED needs ED_ALERTS_CPIS_URL")
+        if self.environment == "production" and not self.cpis_url.lower().startswith("https://"):
+            # The search names a child by NHS number: never in clear text outside development.
+            raise ValueError("ED_ALERTS_CPIS_URL must be https in production")
 
     def _check_secret_key(self) -> None:
         given = self.secret_key.get_secret_value() if self.secret_key is not None else ""

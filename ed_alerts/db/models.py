@@ -7,7 +7,8 @@ from ed_alerts.flags.models import Decision, Flag
 from ed_alerts.ingest.models import InboundMessage
 from ed_alerts.patients.models import Patient, PatientIdentifier
 from ed_alerts.referrals.models import Escalation, Referral, ReferralOutbox
+from ed_alerts.social_care.models import CpisLookup
 from ed_alerts.users.models import ApiToken, User
 
 __all__ = ["Attendance", "AuditEntry", "Base", "Decision", "Flag", "InboundMessage", "Patient", "PatientIdentifier",
-           "Escalation", "Referral", "ReferralOutbox", "ApiToken", "User"]
+           "Escalation", "Referral", "ReferralOutbox", "ApiToken", "User", "CpisLookup"]

@@ -45,6 +45,7 @@ class Evidence(BaseModel):
     source_index: int | None = None  # which note: attendance.notes[source_index]; None for the reason
     concept: str | None = None  # the NLP concept for text_disclosure evidence
     uncertain: bool = False
+    origin: str | None = None  # a source outside the message that supplied the fact, e.g. "CP-IS"
 
 
 class FlagResult(BaseModel):

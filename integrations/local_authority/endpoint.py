@@ -15,6 +15,8 @@ from pydantic import (
     model_validator,
 )
 
+from ..http_url import absolute_http_url
+
 
 class LocalAuthorityEndpoint(BaseModel):
     """One authority's referral endpoint. Credentials are SecretStr so they never print or log."""
@@ -32,12 +34,7 @@ class LocalAuthorityEndpoint(BaseModel):
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
-        try:
-            url = httpx.URL(value)
-        except httpx.InvalidURL as exc:
-            raise ValueError(f"not a URL: {exc}") from exc
-        if url.scheme not in ("http", "https") or not url.host:
-            raise ValueError("must be an absolute http(s) URL")
+        absolute_http_url(value)
         return value
 
     @model_validator(mode="after")

@@ -23,27 +23,23 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import signal
-import socket
 import threading
-import time
 from collections.abc import Callable
-from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Protocol, Self
 
-import uvicorn
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .fake_state import Answer, FakeDelivery, FakeLAState, FakeMode, FakeSettings, operation_outcome
+from ..loopback.answer import Answer
+from ..loopback.server import LoopbackFake, run_until_stopped, status_router
+from .fake_state import FakeDelivery, FakeLAState, FakeMode, FakeSettings, operation_outcome
 
 log = logging.getLogger(__name__)
 
 REFERRAL_PATH = "/referrals"
 FHIR_JSON = "application/fhir+json"
 _ACCEPTED_CONTENT_TYPES = (FHIR_JSON, "application/json")
-_START_TIMEOUT_S = 10.0
 
 
 class _Switch(Protocol):
@@ -131,15 +127,7 @@ def control_router(state: FakeLAState, switch: _Switch | None, *, on_control_por
     def deliveries(bundles: bool = False) -> JSONResponse:
         return JSONResponse(state.snapshot(with_bundles=bundles))
 
-    @router.post("/_reset")
-    def reset() -> JSONResponse:
-        state.reset()
-        return JSONResponse(state.snapshot())
-
-    @router.get("/_health")
-    def health() -> JSONResponse:
-        return JSONResponse({"status": "ok", "mode": state.settings.mode.value})
-
+    router.include_router(status_router(state))
     return router
 
 
@@ -182,181 +170,41 @@ def _respond(answer: Answer) -> Response:
                     media_type=FHIR_JSON)
 
 
-# --- the server on a thread -----------------------------------------------------------------------
-
-
-class _ServerThread:
-    """One uvicorn server on one already-bound socket, on a daemon thread."""
-
-    def __init__(self, app: FastAPI, sock: socket.socket, name: str) -> None:
-        config = uvicorn.Config(app, lifespan="off", log_config=None, access_log=False,
-                                timeout_graceful_shutdown=1, timeout_keep_alive=5)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
-
-    def start(self) -> None:
-        self.thread.start()
-        deadline = time.monotonic() + _START_TIMEOUT_S
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"{self.thread.name} did not start")
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        if threading.current_thread() is not self.thread:
-            self.thread.join(_START_TIMEOUT_S)
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    # Going down and up again reuses the port while old connections sit in TIME_WAIT.
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError:
-        sock.close()
-        raise
-    return sock
-
-
-class FakeLocalAuthority:
+class FakeLocalAuthority(LoopbackFake[FakeMode]):
     """The fake authority as a real HTTP server on a background thread; a context manager.
 
-    `url` is the referral endpoint to configure as a LocalAuthorityEndpoint's url.
+    `url` is the referral endpoint to configure as a LocalAuthorityEndpoint's url. `set_mode` takes
+    ok, fail, slow, reject or down, and settings as in FakeSettings (delay_s, reject_reason, ...).
     """
+
+    state: FakeLAState  # the base knows only its mode; introspection below reads the deliveries
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, token: str | None = None,
                  mode: FakeMode | str = FakeMode.OK, delay_s: float = 2.0, control_port: int | None = None,
                  reference_prefix: str = "FAKE-LA") -> None:
-        self.host = host
-        self.port = port
-        self.state = FakeLAState(token=token, reference_prefix=reference_prefix,
-                                 settings=FakeSettings(mode=FakeMode(mode), delay_s=delay_s))
-        self.has_control_port = control_port is not None
-        self._control_port = control_port
-        self._app = create_app(self.state, self)
-        self._server: _ServerThread | None = None
-        self._control: _ServerThread | None = None
-        self._lock = threading.RLock()
-        self._timer: threading.Timer | None = None
-        self._closed = False
-
-    # --- lifecycle -----------------------------------------------------------------------------
+        state = FakeLAState(token=token, reference_prefix=reference_prefix,
+                            settings=FakeSettings(mode=FakeMode(mode), delay_s=delay_s))
+        control_app = None if control_port is None else create_control_app(state, self)
+        super().__init__(host, port, state=state, app=create_app(state, self), up=FakeMode.OK,
+                         down=FakeMode.DOWN, thread_name="fake-la", control_app=control_app,
+                         control_port=control_port)
 
     def start(self) -> Self:
-        with self._lock:
-            if self._control_port is not None and self._control is None:
-                sock = _bind(self.host, self._control_port)
-                self._control_port = sock.getsockname()[1]
-                self._control = _ServerThread(create_control_app(self.state, self), sock, "fake-la-control")
-                self._control.start()
-            if self.state.settings.mode is not FakeMode.DOWN:
-                self._listen()
-            elif not self.port:
-                raise ValueError("a fake that starts down needs a fixed port to come up on")
-        log.info("fake local authority at %s (mode %s)", self.url, self.state.settings.mode.value)
+        super().start()
+        log.info("fake local authority at %s (mode %s)", self.url, self.mode.value)
         return self
 
-    def stop(self) -> None:
-        with self._lock:
-            self._closed = True
-            self._cancel_timer()
-            for server in (self._server, self._control):
-                if server is not None:
-                    server.stop()
-            self._server = self._control = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
-
-    def _listen(self) -> None:
-        sock = _bind(self.host, self.port)
-        self.port = sock.getsockname()[1]  # fixed from now on, so coming back up keeps the URL
-        self._server = _ServerThread(self._app, sock, f"fake-la-{self.port}")
-        self._server.start()
-
-    # --- down and up ---------------------------------------------------------------------------
-
-    def go_down(self, for_s: float | None = None) -> None:
-        """Stop listening (connections are refused); come back by itself after `for_s` if given."""
-        with self._lock:
-            self._cancel_timer()
-            self.state.configure(mode=FakeMode.DOWN)
-            if self._server is not None:
-                self._server.stop()
-                self._server = None
-            if for_s is not None and not self._closed:
-                self._timer = threading.Timer(for_s, self.come_up)
-                self._timer.daemon = True
-                self._timer.start()
-
-    def come_up(self) -> None:
-        """Listen again on the same port; a fake that was down answers ok until told otherwise."""
-        with self._lock:
-            self._cancel_timer()
-            if self._closed:
-                return
-            if self.state.settings.mode is FakeMode.DOWN:
-                self.state.configure(mode=FakeMode.OK)
-            if self._server is None:
-                self._listen()
-
-    def _cancel_timer(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
-
     # --- steering ------------------------------------------------------------------------------
-
-    def set_mode(self, mode: FakeMode | str, **settings: Any) -> None:
-        """ok, fail, slow, reject or down; settings as in FakeSettings (delay_s, reject_reason, ...)."""
-        mode = FakeMode(mode)
-        if settings:
-            self.state.configure(**settings)
-        if mode is FakeMode.DOWN:
-            self.go_down()
-        else:
-            self.state.configure(mode=mode)
-            self.come_up()
 
     def fail_next(self, count: int) -> None:
         """Answer the next `count` referrals 503, then carry on in the current mode."""
         self.state.configure(fail_next=count)
 
-    def reset(self, *, settings: bool = False) -> None:
-        """Forget what was received; with `settings`, also the mode and options it started with."""
-        if settings and self.state.settings.mode is FakeMode.DOWN:
-            self.come_up()
-        self.state.reset(settings=settings)
-
     # --- introspection -------------------------------------------------------------------------
-
-    @property
-    def base_url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
 
     @property
     def url(self) -> str:
         return self.base_url + REFERRAL_PATH
-
-    @property
-    def control_url(self) -> str:
-        """Where the control routes always answer: the control port if any, else the main port."""
-        if self._control_port is None:
-            return self.base_url
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self._control_port}"
-
-    @property
-    def mode(self) -> FakeMode:
-        return self.state.settings.mode
 
     @property
     def received(self) -> int:
@@ -382,14 +230,5 @@ def run_fake_la(host: str = "127.0.0.1", port: int = 8090, *, token: str | None 
                 delay_s: float = 2.0, control_port: int | None = None,
                 ready: Callable[[FakeLocalAuthority], None] | None = None) -> None:
     """Run the fake in the foreground until Ctrl+C or SIGTERM."""
-    stop = threading.Event()
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
     fake = FakeLocalAuthority(host, port, token=token, mode=mode, delay_s=delay_s, control_port=control_port)
-    with fake:
-        if ready is not None:
-            ready(fake)
-        try:
-            stop.wait()
-        except KeyboardInterrupt:
-            pass
+    run_until_stopped(fake, ready)

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from ..loopback.answer import Answer
 from .codes import NHS_NUMBER_SYSTEM, REFERRAL_ID_SYSTEM
 
 CASE_REFERENCE_SYSTEM = "https://fake-la.example/Id/case-reference"
@@ -25,13 +26,6 @@ class FakeMode(StrEnum):
     SLOW = "slow"  # wait delay_s, then behave as ok
     REJECT = "reject"  # 422 with an OperationOutcome
     DOWN = "down"  # not listening at all (the server manager closes the socket)
-
-
-@dataclass(frozen=True)
-class Answer:
-    status: int
-    body: dict[str, Any]
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

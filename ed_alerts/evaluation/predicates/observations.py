@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterator
 
 from ed_alerts.domain import Observation
-from ed_alerts.evaluation.predicates.coded import observation_label
+from ed_alerts.evaluation.predicates.coded import observation_label, observation_source
 from ed_alerts.evaluation.predicates.run import Run
 from ed_alerts.evaluation.results import Evidence, EvidenceKind, Match
 from ed_alerts.evaluation.schema import AnswerEquals, NumberAtLeast
@@ -48,16 +48,20 @@ def answer_equals(predicate: AnswerEquals, run: Run) -> Match:
         if hit is None:
             continue
         assert obs.code is not None
+        # An answer a lookup supplied is stated as what that source says, not as a question asked.
+        described = (f"{obs.origin}: {obs.code.display or observation_label(obs.code)}" if obs.origin
+                     else f"answered '{hit}' to {_question(obs)}")
         evidence.append(
             Evidence(
                 kind=EvidenceKind.ANSWER,
-                source=f"observation {observation_label(obs.code)}",
-                description=f"answered '{hit}' to {_question(obs)}",
+                source=observation_source(obs),
+                description=described,
                 code=obs.code.code,
                 system=str(obs.code.system),
                 display=obs.code.display,
                 value=hit,
                 valueset=predicate.question_valueset,
+                origin=obs.origin,
             )
         )
     return Match.yes(evidence) if evidence else Match.no()
@@ -90,13 +94,14 @@ def number_at_least(predicate: NumberAtLeast, run: Run) -> Match:
         evidence.append(
             Evidence(
                 kind=EvidenceKind.NUMBER,
-                source=f"observation {observation_label(obs.code)}",
+                source=observation_source(obs),
                 description=f"{_question(obs)} = {_show(number)} (at least {_show(predicate.at_least)})",
                 code=obs.code.code,
                 system=str(obs.code.system),
                 display=obs.code.display,
                 value=_show(number),
                 valueset=predicate.question_valueset,
+                origin=obs.origin,
             )
         )
     return Match.yes(evidence) if evidence else Match.no()
