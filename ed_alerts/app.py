@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -21,10 +20,10 @@ from ed_alerts.ingest.pipeline import process_pending
 from ed_alerts.ingest.router import router as ingest_router
 from ed_alerts.ingest.worker import IngestWorker
 from ed_alerts.openapi import install as install_openapi
-from ed_alerts.operations.router import router as operations_router
 from ed_alerts.referrals.jobs import referral_jobs
 from ed_alerts.referrals.router import router as referrals_router
 from ed_alerts.scheduler.runner import JobScheduler
+from ed_alerts.operations.router import router as operations_router
 from ed_alerts.services import Services
 from ed_alerts.settings import Settings, get_settings
 from ed_alerts.social_care.worker import CpisWorker
@@ -52,10 +51,6 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         worker = IngestWorker(svc.ingest) if settings.mllp_ack == "stored" else None
         app.state.ingest_worker = worker
         if worker is not None:
-            # The worker is CPU-bound; the ACK path mostly waits on sockets and the database. With
-            # Python's default 5 ms switch interval every return from such a wait can cost the ACK
-            # path 5 ms (the GIL "convoy"); 1 ms keeps acknowledgements fast for a small cost.
-            sys.setswitchinterval(0.001)
             worker.start()
         if settings.mllp_enabled:
             mllp = build_mllp_server(settings, svc.ingest, worker)

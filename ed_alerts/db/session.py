@@ -35,11 +35,7 @@ class WriteGate:
     stands in front of (a nested session then meets SQLite's own busy timeout, as before).
     """
 
-    def __init__(self, *, exclusive: bool = True) -> None:
-        # exclusive=False (PostgreSQL, which runs transactions side by side): nothing waits in held();
-        # foreground transactions are only counted, so that background work can still give way.
-        self._exclusive = exclusive
-        self._foreground_active = 0
+    def __init__(self) -> None:
         self._cond = threading.Condition()
         self._owner: int | None = None
         self._owner_background = False
@@ -55,8 +51,7 @@ class WriteGate:
         with self._cond:
             while True:
                 now = time.monotonic()
-                busy = (self._foreground_waiting or self._foreground_active
-                        or (self._owner is not None and not self._owner_background))
+                busy = self._foreground_waiting or (self._owner is not None and not self._owner_background)
                 quiet_for = now - self._foreground_left
                 if (not busy and quiet_for >= quiet_s) or now >= deadline:
                     return
@@ -64,9 +59,6 @@ class WriteGate:
 
     @contextmanager
     def held(self, background: bool) -> Iterator[None]:
-        if not self._exclusive:
-            yield from self._counted(background)
-            return
         me = threading.get_ident()
         with self._cond:
             if self._owner != me:
@@ -93,33 +85,17 @@ class WriteGate:
                     self._cond.notify_all()
 
 
-    def _counted(self, background: bool) -> Iterator[None]:
-        if background:
-            yield
-            return
-        with self._cond:
-            self._foreground_active += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._foreground_active -= 1
-                self._foreground_left = time.monotonic()
-                self._cond.notify_all()
-
-
 class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._factory = sessionmaker(engine, expire_on_commit=False)
-        self._gate = WriteGate(exclusive=engine.dialect.name == "sqlite")
+        self._gate = WriteGate() if engine.dialect.name == "sqlite" else None
 
     def yield_to_foreground(self, quiet_s: float = 0.002, at_most_s: float = 0.05) -> None:
         """Background work calls this between units of work: on SQLite it lets a stream of
-        acknowledgements run back to back (see WriteGate.wait_for_quiet). On PostgreSQL too: there
-        transactions do not queue, but a CPU-bound worker would still hold up the ACK path's thread
-        at every release of the GIL (each database round trip), so it waits for a quiet moment."""
-        self._gate.wait_for_quiet(quiet_s, at_most_s)
+        acknowledgements run back to back (see WriteGate.wait_for_quiet); elsewhere it returns."""
+        if self._gate is not None:
+            self._gate.wait_for_quiet(quiet_s, at_most_s)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
@@ -128,6 +104,10 @@ class Database:
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A transaction: committed when the block ends normally, rolled back on an exception."""
+        if self._gate is None:
+            with self._transaction() as session:
+                yield session
+            return
         with self._gate.held(BACKGROUND.get()), self._transaction() as session:
             yield session
 
