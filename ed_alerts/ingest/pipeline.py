@@ -100,13 +100,14 @@ _INSERT_NEW = tuple(
 )
 
 
-def store(ctx: IngestContext, raw: bytes, content_type: ContentType, transport: str) -> tuple[int, bool]:
+def store(ctx: IngestContext, raw: bytes, content_type: ContentType, transport: str,
+          header: parsers.Header | None = None) -> tuple[int, bool]:
     """Stage 1: commit the raw message. Returns its id and whether it was a duplicate.
 
     One INSERT that does nothing on a (sender, control id) already stored, so the common case (a
     new message) costs one statement on the path every acknowledgement waits for.
     """
-    header = _identity(raw, content_type)
+    header = header or _identity(raw, content_type)
     values = dict(
         transport=transport, content_type=content_type.value, sender=header.sender,
         control_id=header.control_id, message_type=header.message_type, raw=raw, size=len(raw),
@@ -262,8 +263,9 @@ def accept(ctx: IngestContext, raw: bytes, content_type: ContentType, transport:
     Observers hear of a queued message once, when the worker has processed it.
     """
     started = time.perf_counter()
-    message_id, duplicate = store(ctx, raw, content_type, transport)
-    sender = _identity(raw, content_type).sender
+    header = _identity(raw, content_type)  # read once: store() keys the message by it, parse needs its site
+    message_id, duplicate = store(ctx, raw, content_type, transport, header)
+    sender, site = header.sender, ctx.sites.lookup(header.sender)
     if duplicate:
         with ctx.db.session() as session:
             msg = session.get_one(InboundMessage, message_id)
@@ -272,7 +274,7 @@ def accept(ctx: IngestContext, raw: bytes, content_type: ContentType, transport:
             _notify(ctx, finished, transport, time.perf_counter() - started)
             return finished
     try:
-        parsers.parse(content_type, raw, site=ctx.sites.lookup(sender))
+        parsers.parse(content_type, raw, site=site)
     except MessageRejected as exc:
         outcome = quarantine(ctx, message_id, exc.reason, ack_code=exc.ack_code,
                              error_code=exc.hl7_error_code, location=exc.location)
@@ -283,7 +285,7 @@ def accept(ctx: IngestContext, raw: bytes, content_type: ContentType, transport:
     else:
         return IngestOutcome(message_id=message_id, status=MessageStatus.RECEIVED, duplicate=duplicate,
                              sender=sender, queued=True,
-                             registered_sender=ctx.sites.lookup(sender) is not None)
+                             registered_sender=site is not None)
     outcome.duplicate = duplicate
     _notify(ctx, outcome, transport, time.perf_counter() - started)
     return outcome
