@@ -73,6 +73,23 @@ def visit_key(event: domain.InboundEvent) -> str:
     )
 
 
+_CREATED = "ed_alerts.attendances.created"  # session.info: (transaction, ids of attendances it inserted)
+
+
+def created_in_this_transaction(session: Session, att: Attendance) -> bool:
+    """Whether `att` was inserted by the session's current transaction (so nothing can refer to it
+    yet: no flags, no decisions). Lets rule evaluation skip looking for what cannot exist."""
+    created = session.info.get(_CREATED)
+    return created is not None and created[0] is session.get_transaction() and att.id in created[1]
+
+
+def _note_created(session: Session, att: Attendance) -> None:
+    created = session.info.get(_CREATED)
+    if created is None or created[0] is not session.get_transaction():
+        created = session.info[_CREATED] = (session.get_transaction(), set())
+    created[1].add(att.id)
+
+
 def apply_event(session: Session, event: domain.InboundEvent, patient_id: int, site: SiteContext) -> Attendance:
     key = visit_key(event)
     row = session.scalar(
@@ -86,9 +103,9 @@ def apply_event(session: Session, event: domain.InboundEvent, patient_id: int, s
             status=AttendanceStatus.ACTIVE, clinical={},
         )
         session.add(row)
-        newer = True
+        created = newer = True
     else:
-        newer = _is_newer(event.event_time, row.last_event_time)
+        created, newer = False, _is_newer(event.event_time, row.last_event_time)
         # A message may correct which child the visit belongs to (e.g. after a wrong registration).
         if newer:
             row.patient_id = patient_id
@@ -117,4 +134,6 @@ def apply_event(session: Session, event: domain.InboundEvent, patient_id: int, s
     if newer and event.event_time is not None:
         row.last_event_time = event.event_time
     session.flush()
+    if created:
+        _note_created(session, row)
     return row

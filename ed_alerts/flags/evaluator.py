@@ -9,19 +9,22 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import Select, bindparam, case, func, insert, select
 from sqlalchemy.orm import Session
 
 from ed_alerts import domain
 from ed_alerts.attendances.models import Attendance, AttendanceStatus
-from ed_alerts.audit.service import Actor, record
-from ed_alerts.db.base import utcnow
+from ed_alerts.attendances.service import created_in_this_transaction
+from ed_alerts.audit.service import Actor, Entry, record_many
+from ed_alerts.db.base import UTCDateTime, utcnow
 from ed_alerts.evaluation import EvaluationContext, FlagResult, RulePack, TextDetector, evaluate
 from ed_alerts.evaluation.conditions import walk
 from ed_alerts.evaluation.schema import PriorAttendances
 from ed_alerts.flags.models import Decision, DecisionStatus, Flag, FlagStatus
+from ed_alerts.flags.pg_writes import write_new_flags
 from ed_alerts.patients.models import Patient
 from ed_alerts.sites.registry import SiteRegistry
 
@@ -47,6 +50,22 @@ def canonical_attendance(att: Attendance) -> domain.Attendance:
     )
 
 
+@lru_cache(maxsize=32)
+def _count_statement(windows: tuple[timedelta, ...]) -> Select[Any]:
+    """Earlier attendances in each window (one SUM each) over the widest; built once per set of
+    windows, so an evaluation only binds values (building the expression costs more than the query).
+    """
+    since = [bindparam(f"since_{i}", type_=UTCDateTime()) for i in range(len(windows))]
+    sums = [func.coalesce(func.sum(case((Attendance.arrival_time >= s, 1), else_=0)), 0) for s in since]
+    return select(*sums).where(
+        Attendance.patient_id == bindparam("patient_id"),
+        Attendance.arrival_time >= since[-1],
+        Attendance.arrival_time < bindparam("arrival", type_=UTCDateTime()),
+        Attendance.id != bindparam("attendance_id"),
+        Attendance.status != AttendanceStatus.CANCELLED,
+    )
+
+
 class PriorAttendanceCounter:
     """Earlier attendances of the same child in a window, across every site and source.
 
@@ -62,24 +81,19 @@ class PriorAttendanceCounter:
         self._counts: dict[timedelta, int] | None = None
         self.queries = 0  # database round trips, for the benchmark
 
-    def _where(self, widest: timedelta) -> tuple[Any, ...]:
-        return (Attendance.patient_id == self._att.patient_id,
-                Attendance.arrival_time >= self._arrival - widest,
-                Attendance.arrival_time < self._arrival,
-                Attendance.id != self._att.id,
-                Attendance.status != AttendanceStatus.CANCELLED)
+    def _count(self, windows: tuple[timedelta, ...]) -> dict[timedelta, int]:
+        params: dict[str, Any] = {f"since_{i}": self._arrival - w for i, w in enumerate(windows)}
+        params.update(patient_id=self._att.patient_id, arrival=self._arrival, attendance_id=self._att.id)
+        row = self._session.execute(_count_statement(windows), params).one()
+        self.queries += 1
+        return {w: int(n) for w, n in zip(windows, row, strict=True)}
 
     def __call__(self, window: timedelta) -> int:
         if self._counts is None and window in self._windows:
-            sums = [func.coalesce(func.sum(case((Attendance.arrival_time >= self._arrival - w, 1), else_=0)), 0)
-                    for w in self._windows]
-            row = self._session.execute(select(*sums).where(*self._where(self._windows[-1]))).one()
-            self.queries += 1
-            self._counts = {w: int(n) for w, n in zip(self._windows, row, strict=True)}
+            self._counts = self._count(self._windows)
         if self._counts is not None and window in self._counts:
             return self._counts[window]
-        self.queries += 1
-        return self._session.scalar(select(func.count()).select_from(Attendance).where(*self._where(window))) or 0
+        return self._count((window,))[window]
 
 
 def prior_attendance_counter(session: Session, att: Attendance, arrival: datetime,
@@ -125,58 +139,90 @@ class FlagEvaluator:
         )
 
     def __call__(self, session: Session, att: Attendance, patient: Patient,
-                 _event: domain.InboundEvent | None = None) -> list[Flag]:
-        existing = {f.rule_id: f for f in session.scalars(select(Flag).where(Flag.attendance_id == att.id))}
+                 _event: domain.InboundEvent | None = None) -> list[int]:
+        """Evaluate the pack; raise, refresh or withdraw flags. Returns the ids of the flags raised
+        or refreshed, in rule order."""
+        # A registration inserted by this very transaction can have no flags yet: don't ask.
+        existing = {} if created_in_this_transaction(session, att) else {
+            f.rule_id: f for f in session.scalars(select(Flag).where(Flag.attendance_id == att.id))}
         if att.status == AttendanceStatus.CANCELLED:
             # A cancelled registration withdraws its flags; they stay, with what nurses recorded on them.
-            for flag in existing.values():
-                if flag.status != FlagStatus.WITHDRAWN:
-                    flag.status = FlagStatus.WITHDRAWN
-                    record(session, INGEST, "flag.withdrawn", "flag", flag.id, patient_id=flag.patient_id,
-                           reason="attendance cancelled", details={"rule_id": flag.rule_id}, flush=False)
+            withdrawn = [f for f in existing.values() if f.status != FlagStatus.WITHDRAWN]
+            for flag in withdrawn:
+                flag.status = FlagStatus.WITHDRAWN
             session.flush()
+            record_many(session, [Entry(INGEST, "flag.withdrawn", "flag", f.id, patient_id=f.patient_id,
+                                        reason="attendance cancelled", details={"rule_id": f.rule_id})
+                                  for f in withdrawn])
             return []
         results = evaluate(self.pack, self.context(session, att, patient))
-        flags, before_states = [], []
+        if not results:
+            return []
+        now = utcnow()
+        fresh = [r for r in results if r.rule_id not in existing]
+        if len(fresh) == len(results) and session.get_bind().dialect.name == "postgresql":
+            ids = write_new_flags(
+                session, [self._new_row(att, r, now) for r in results],
+                audit=lambda ids: [self._audit("flag.raised", ids[r.rule_id], r, att) for r in results],
+                decisions=lambda ids: [self._decision(ids[r.rule_id], att.id, now, r, now)
+                                       for r in results if r.requires_decision])
+            return [ids[r.rule_id] for r in results]
+        raised = self._insert(session, att, fresh, now)
+        audit: list[Entry] = []
+        decisions: list[dict[str, Any]] = []
+        flags = []
         for result in results:
             before = existing.get(result.rule_id)
-            before_states.append((before.status, before.reason, before.rule_version) if before is not None else None)
-            flags.append(self._upsert(session, att, before, result))
-        session.flush()  # new flags' ids for the audit, in one round of inserts
-        for flag, result, was in zip(flags, results, before_states, strict=True):
-            if was != (flag.status, flag.reason, flag.rule_version):
-                record(session, INGEST, "flag.raised" if was is None else "flag.updated", "flag", flag.id,
-                       patient_id=flag.patient_id, flush=False, details={
-                           "rule_id": result.rule_id, "rule_version": result.rule_version,
-                           "attendance_id": att.id, "severity": result.severity.value})
-        for flag, result in zip(flags, results, strict=True):
-            if result.requires_decision:
-                self._ensure_decision(session, flag, result, new=result.rule_id not in existing)
-        session.flush()
-        return flags
+            if before is None:
+                flag = raised[result.rule_id]
+                audit.append(self._audit("flag.raised", flag.id, result, att))
+            else:
+                flag, was = before, (before.status, before.reason, before.rule_version)
+                flag.patient_id = att.patient_id
+                for name, value in self._rule_fields(result).items():
+                    setattr(flag, name, value)
+                if was != (flag.status, flag.reason, flag.rule_version):
+                    audit.append(self._audit("flag.updated", flag.id, result, att))
+            flags.append(flag)
+            if result.requires_decision and (before is None or session.scalar(
+                    select(Decision.id).where(Decision.flag_id == flag.id)) is None):
+                decisions.append(self._decision(flag.id, att.id, flag.raised_at, result, now))
+        session.flush()  # what changed on existing flags
+        record_many(session, audit)
+        if decisions:
+            session.execute(insert(Decision), decisions)
+        return [f.id for f in flags]
 
     @staticmethod
-    def _upsert(session: Session, att: Attendance, flag: Flag | None, result: FlagResult) -> Flag:
-        if flag is None:
-            flag = Flag(attendance_id=att.id, rule_id=result.rule_id, raised_at=utcnow())
-            session.add(flag)
-        # Only what the rule decides is refreshed; the nurse's fields on the flag are left alone.
-        flag.patient_id = att.patient_id
-        flag.rule_version = str(result.rule_version)
-        flag.title = result.title
-        flag.severity = result.severity.value
-        flag.status = FlagStatus.ACTIVE
-        flag.uncertain = result.uncertain
-        flag.reason = result.reason
-        flag.evidence = [e.model_dump(mode="json", exclude_none=True) for e in result.evidence]
-        flag.requires_decision = result.requires_decision
-        return flag
+    def _rule_fields(result: FlagResult) -> dict[str, Any]:
+        # Only what the rule decides; the nurse's fields on a flag are never refreshed.
+        return dict(rule_version=str(result.rule_version), title=result.title, severity=result.severity.value,
+                    status=FlagStatus.ACTIVE, uncertain=result.uncertain, reason=result.reason,
+                    evidence=[e.model_dump(mode="json", exclude_none=True) for e in result.evidence],
+                    requires_decision=result.requires_decision)
+
+    def _new_row(self, att: Attendance, result: FlagResult, now: datetime) -> dict[str, Any]:
+        return dict(attendance_id=att.id, patient_id=att.patient_id, rule_id=result.rule_id, raised_at=now,
+                    updated_at=now, **self._rule_fields(result))
+
+    def _insert(self, session: Session, att: Attendance, results: list[FlagResult],
+                now: datetime) -> dict[str, Flag]:
+        """New flags in one INSERT, returned as mapped objects keyed by rule id."""
+        if not results:
+            return {}
+        rows = [self._new_row(att, r, now) for r in results]
+        inserted = session.scalars(insert(Flag).returning(Flag, sort_by_parameter_order=True), rows).all()
+        return {f.rule_id: f for f in inserted}
 
     @staticmethod
-    def _ensure_decision(session: Session, flag: Flag, result: FlagResult, *, new: bool) -> None:
-        # A flag raised just now has no decision yet: only an existing one needs looking up.
-        if not new and session.scalar(select(Decision.id).where(Decision.flag_id == flag.id)) is not None:
-            return
-        due = flag.raised_at + result.decision_due if result.decision_due else None
-        session.add(Decision(flag_id=flag.id, attendance_id=flag.attendance_id,
-                             status=DecisionStatus.PENDING, due_at=due))
+    def _audit(action: str, flag_id: int, result: FlagResult, att: Attendance) -> Entry:
+        # A flag's patient is its attendance's (set on every evaluation).
+        return Entry(INGEST, action, "flag", flag_id, patient_id=att.patient_id, details={
+            "rule_id": result.rule_id, "rule_version": result.rule_version, "attendance_id": att.id,
+            "severity": result.severity.value})
+
+    @staticmethod
+    def _decision(flag_id: int, attendance_id: int, raised_at: datetime, result: FlagResult,
+                  now: datetime) -> dict[str, Any]:
+        return dict(flag_id=flag_id, attendance_id=attendance_id, status=DecisionStatus.PENDING,
+                    created_at=now, due_at=raised_at + result.decision_due if result.decision_due else None)

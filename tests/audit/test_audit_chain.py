@@ -80,3 +80,35 @@ def test_cli_verify_ok(db: Database, db_url: str, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("ED_ALERTS_DATABASE_URL", db_url)
     result = CliRunner().invoke(app, ["audit", "verify"])
     assert result.exit_code == 0 and "3 entries" in result.output and "intact" in result.output
+
+
+def test_an_append_waiting_for_the_lock_chains_onto_what_committed_meanwhile(db: Database) -> None:
+    """PostgreSQL takes the append lock and reads the tail in one round trip; the read must still
+    see an entry another transaction committed while this one waited for the lock."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers at BEGIN: there is no lock to wait for")
+    import threading
+
+    _append(db, 1)
+    holder = db.session()
+    first = holder.__enter__()
+    record(first, NURSE, "record.viewed", "attendance", "held", patient_id=1)  # holds the lock
+    done = threading.Event()
+
+    def second() -> None:
+        with db.session() as s:
+            record(s, NURSE, "record.viewed", "attendance", "waiting", patient_id=2)
+        done.set()
+
+    waiter = threading.Thread(target=second)
+    try:
+        waiter.start()
+        assert not done.wait(0.5), "the second append should wait for the first transaction's lock"
+    finally:
+        holder.__exit__(None, None, None)  # commits
+        waiter.join(10)
+    assert done.is_set()
+    with db.session() as s:
+        report = verify_chain(s)
+        assert report.ok, report
+        assert report.checked == 3

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ed_alerts.evaluation.text.assertion import assess, assess_sentence
 from ed_alerts.evaluation.text.findings import TextFinding
@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     from spacy.tokens import Doc, Span
 
 MODEL_CONCEPT = RESERVED_CONCEPT
-_MATCHING_PIPES = frozenset({"medspacy_target_matcher", "medspacy_context"})
+_TARGETS, _CONTEXT = "medspacy_target_matcher", "medspacy_context"
+_MATCHING_PIPES = frozenset({_TARGETS, _CONTEXT})
 CACHE_SIZE = 2048  # distinct note texts kept; each entry is a few small frozen findings
 
 
@@ -63,10 +64,12 @@ class DisclosureDetector:
         self._rules = rules
         self._model = model
         self._concepts: dict[str, ConceptSpec] = {concept.name: concept for concept in rules.concepts}
+        targets: Any = nlp.get_pipe(_TARGETS)  # medspaCy's TargetMatcher: its rules feed the gate
+        self._targets, self._context = targets, nlp.get_pipe(_CONTEXT)
         # A rule without a token pattern (a phrase or regex rule) counts as matching anything.
         self._gate = TargetGate(
             rule.pattern if isinstance(rule.pattern, list) else []
-            for rule in nlp.get_pipe("medspacy_target_matcher").rules
+            for rule in targets.rules
             if self._concepts[rule.category].report
         )
         self._cached = lru_cache(maxsize=cache_size)(self._detect) if cache_size else self._detect
@@ -160,10 +163,10 @@ class DisclosureDetector:
         for sent in doc.sents:
             if not self._gate.admits(t.lower_ for t in sent):
                 continue
-            part = sent.as_doc()
-            for name, pipe in self._nlp.pipeline:
-                if name in _MATCHING_PIPES:
-                    part = pipe(part)
+            part = self._targets(sent.as_doc())
+            if not part.ents:
+                continue  # ConText only qualifies targets: with none, it has nothing to say
+            part = self._context(part)
             findings.extend(self._rule_findings(part, offset=sent.start_char))
         return findings
 
