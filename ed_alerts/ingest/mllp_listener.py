@@ -40,7 +40,7 @@ def build_mllp_server(settings: Settings, ctx: IngestContext, worker: IngestWork
         else:
             outcome = await asyncio.to_thread(accept, ctx, raw, ContentType.HL7V2, Transport.MLLP)
             if outcome.queued:
-                worker.submit(outcome.message_id, Transport.MLLP)
+                worker.submit(outcome.message_id, Transport.MLLP, outcome.events)
         return hl7_ack(raw, outcome)
 
     def on_oversize(size: int) -> bytes:

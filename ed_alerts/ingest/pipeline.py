@@ -53,6 +53,8 @@ class IngestOutcome:
     registered_sender: bool = True
     sender: str | None = None  # MSH-4 or the FHIR source: a site code, never a patient identifier
     queued: bool = False  # stored and checked by accept(); the ingest worker applies it next
+    # What accept() parsed, handed to the worker so it need not parse the message again.
+    events: list[domain.InboundEvent] | None = field(default=None, repr=False, compare=False)
 
     @property
     def accepted(self) -> bool:
@@ -152,8 +154,12 @@ def _apply(ctx: IngestContext, session: Session, event: domain.InboundEvent) -> 
     return [attendance]
 
 
-def process(ctx: IngestContext, message_id: int) -> IngestOutcome:
-    """Stages 2 to 5 for one stored message, in one transaction; quarantine on failure."""
+def process(ctx: IngestContext, message_id: int,
+            parsed: list[domain.InboundEvent] | None = None) -> IngestOutcome:
+    """Stages 2 to 5 for one stored message, in one transaction; quarantine on failure.
+
+    `parsed`: the message's events if the caller already parsed its stored bytes (accept() does).
+    """
     for attempt in range(_MAX_ATTEMPTS):
         try:
             with ctx.db.session() as session:
@@ -164,8 +170,8 @@ def process(ctx: IngestContext, message_id: int) -> IngestOutcome:
                     raise LookupError(f"inbound message {message_id} does not exist")
                 if msg.status != MessageStatus.RECEIVED:
                     return _outcome(msg)  # another worker finished it first
-                feed = ctx.sites.lookup(msg.sender)
-                events = parsers.parse(ContentType(msg.content_type), msg.raw, site=feed)
+                events = parsed if parsed is not None else parsers.parse(
+                    ContentType(msg.content_type), msg.raw, site=ctx.sites.lookup(msg.sender))
                 attendances: list[Attendance] = []
                 unmapped: list[str] = []
                 for event in events:
@@ -265,6 +271,12 @@ def accept(ctx: IngestContext, raw: bytes, content_type: ContentType, transport:
     started = time.perf_counter()
     header = _identity(raw, content_type)  # read once: store() keys the message by it, parse needs its site
     message_id, duplicate = store(ctx, raw, content_type, transport, header)
+    return _check(ctx, raw, content_type, transport, header, message_id, duplicate, started)
+
+
+def _check(ctx: IngestContext, raw: bytes, content_type: ContentType, transport: str, header: parsers.Header,
+           message_id: int, duplicate: bool, started: float) -> IngestOutcome:
+    """accept()'s second half, after the commit: parse the stored message and answer for it."""
     sender, site = header.sender, ctx.sites.lookup(header.sender)
     if duplicate:
         with ctx.db.session() as session:
@@ -274,7 +286,7 @@ def accept(ctx: IngestContext, raw: bytes, content_type: ContentType, transport:
             _notify(ctx, finished, transport, time.perf_counter() - started)
             return finished
     try:
-        parsers.parse(content_type, raw, site=site)
+        events = parsers.parse(content_type, raw, site=site)
     except MessageRejected as exc:
         outcome = quarantine(ctx, message_id, exc.reason, ack_code=exc.ack_code,
                              error_code=exc.hl7_error_code, location=exc.location)
@@ -284,16 +296,17 @@ def accept(ctx: IngestContext, raw: bytes, content_type: ContentType, transport:
                              ack_code="AE", error_code="207")
     else:
         return IngestOutcome(message_id=message_id, status=MessageStatus.RECEIVED, duplicate=duplicate,
-                             sender=sender, queued=True,
-                             registered_sender=site is not None)
+                             sender=sender, queued=True, registered_sender=site is not None, events=events)
     outcome.duplicate = duplicate
     _notify(ctx, outcome, transport, time.perf_counter() - started)
     return outcome
 
 
-def process_queued(ctx: IngestContext, message_id: int, transport: str, received: float) -> IngestOutcome:
-    """The worker's half of accept(): process, then tell the observers (time counted from receipt)."""
-    outcome = process(ctx, message_id)
+def process_queued(ctx: IngestContext, message_id: int, transport: str, received: float,
+                   parsed: list[domain.InboundEvent] | None = None) -> IngestOutcome:
+    """The worker's half of accept(): process (with what accept() parsed, if the worker kept it),
+    then tell the observers (time counted from receipt)."""
+    outcome = process(ctx, message_id, parsed)
     _notify(ctx, outcome, transport, time.perf_counter() - received)
     return outcome
 

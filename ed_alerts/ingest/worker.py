@@ -15,18 +15,23 @@ import queue
 import threading
 import time
 
+from ed_alerts import domain
 from ed_alerts.db.session import BACKGROUND
 from ed_alerts.ingest.pipeline import IngestContext, process_pending, process_queued
 
 log = logging.getLogger(__name__)
 
 _STOP = -1
+# Up to this many queued messages keep the events accept() parsed (a few KB each), so the worker
+# need not parse them again; beyond it (a flood, a backlog) only ids are kept and the worker
+# parses the stored message itself.
+KEEP_PARSED_UP_TO = 1000
 
 
 class IngestWorker:
     def __init__(self, ctx: IngestContext, *, sweep_every_s: float = 5.0) -> None:
         self._ctx = ctx
-        self._queue: queue.Queue[tuple[int, str, float]] = queue.Queue()
+        self._queue: queue.Queue[tuple[int, str, float, list[domain.InboundEvent] | None]] = queue.Queue()
         self._sweep_every_s = sweep_every_s
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -37,8 +42,9 @@ class IngestWorker:
         """Messages acknowledged and waiting to be processed (an estimate, as with any queue)."""
         return self._queue.qsize()
 
-    def submit(self, message_id: int, transport: str) -> None:
-        self._queue.put((message_id, transport, time.perf_counter()))
+    def submit(self, message_id: int, transport: str, parsed: list[domain.InboundEvent] | None = None) -> None:
+        keep = parsed if parsed is not None and self._queue.qsize() < KEEP_PARSED_UP_TO else None
+        self._queue.put((message_id, transport, time.perf_counter(), keep))
 
     def start(self) -> None:
         if self._thread is not None:
@@ -53,7 +59,7 @@ class IngestWorker:
         if self._thread is None:
             return
         self._stopping.set()
-        self._queue.put((_STOP, "", 0.0))
+        self._queue.put((_STOP, "", 0.0, None))
         self._thread.join(timeout_s)
         self._thread = None
 
@@ -61,7 +67,7 @@ class IngestWorker:
         BACKGROUND.set(True)  # acknowledgements and pages go first (ed_alerts/db/session.py)
         while not self._stopping.is_set():
             try:
-                message_id, transport, received = self._queue.get(timeout=self._sweep_every_s)
+                message_id, transport, received, parsed = self._queue.get(timeout=self._sweep_every_s)
             except queue.Empty:
                 self._sweep()
                 continue
@@ -69,7 +75,7 @@ class IngestWorker:
                 break
             self._ctx.db.yield_to_foreground()
             try:
-                process_queued(self._ctx, message_id, transport, received)
+                process_queued(self._ctx, message_id, transport, received, parsed)
                 self.processed += 1
             except Exception:  # the message stays `received`; the sweep retries it
                 log.exception("ingest worker could not process message %s", message_id)

@@ -7,7 +7,7 @@ another).
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from ed_alerts import domain
@@ -28,29 +28,35 @@ def _matchable(identifiers: list[domain.Identifier]) -> list[tuple[str, str]]:
     return ordered
 
 
-def find_patient(session: Session, identifiers: list[domain.Identifier]) -> Patient | None:
-    for system, value in _matchable(identifiers):
-        row = session.scalar(
-            select(PatientIdentifier).where(PatientIdentifier.system == system,
-                                            PatientIdentifier.value == value)
-        )
-        if row is not None:
-            survivor = survivor_id(session, row.patient_id)  # follows A40 merges
-            return session.get_one(Patient, survivor if survivor is not None else row.patient_id)
+def _held(session: Session, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], Patient]:
+    """Which of these identifiers are already held, and by whom: one query, the holders loaded with it."""
+    if not pairs:
+        return {}
+    # OR of (system, value) pairs rather than a row-value IN: SQLite answers the IN form by scanning
+    # the whole table, the OR form with one look-up in the unique index per pair.
+    rows = session.execute(
+        select(Patient, PatientIdentifier.system, PatientIdentifier.value)
+        .join(PatientIdentifier, PatientIdentifier.patient_id == Patient.id)
+        .where(or_(*(and_(PatientIdentifier.system == system, PatientIdentifier.value == value)
+                     for system, value in pairs)))
+    )
+    return {(system, value): patient for patient, system, value in rows}
+
+
+def _holder(session: Session, pairs: list[tuple[str, str]], held: dict[tuple[str, str], Patient]) -> Patient | None:
+    for pair in pairs:  # in order of trust: the NHS number first
+        patient = held.get(pair)
+        if patient is not None:
+            if patient.merged_into_id is None:
+                return patient
+            survivor = survivor_id(session, patient.id)  # follows A40 merges
+            return session.get_one(Patient, survivor if survivor is not None else patient.id)
     return None
 
 
-def _attach_identifiers(session: Session, patient: Patient, identifiers: list[domain.Identifier]) -> None:
-    for system, value in _matchable(identifiers):
-        existing = session.scalar(
-            select(PatientIdentifier).where(PatientIdentifier.system == system,
-                                            PatientIdentifier.value == value)
-        )
-        # An identifier already held by another child is left where it is: moving it silently
-        # would merge two children. Only an explicit A40 merge does that.
-        if existing is None:
-            session.add(PatientIdentifier(patient_id=patient.id, system=system, value=value))
-    session.flush()
+def find_patient(session: Session, identifiers: list[domain.Identifier]) -> Patient | None:
+    pairs = _matchable(identifiers)
+    return _holder(session, pairs, _held(session, pairs))
 
 
 def _apply_demographics(patient: Patient, incoming: domain.Patient, *, overwrite: bool) -> None:
@@ -72,14 +78,21 @@ def _apply_demographics(patient: Patient, incoming: domain.Patient, *, overwrite
 
 def link_patient(session: Session, incoming: domain.Patient, *, newer: bool = True) -> Patient:
     """The child this message is about, created if new. `newer` False keeps existing demographics."""
-    patient = find_patient(session, incoming.identifiers)
+    pairs = _matchable(incoming.identifiers)
+    held = _held(session, pairs)
+    patient = _holder(session, pairs, held)
     if patient is None:
         patient = Patient()
-        session.add(patient)
-        session.flush()
         newer = True
     _apply_demographics(patient, incoming, overwrite=newer)
-    _attach_identifiers(session, patient, incoming.identifiers)
+    if patient.id is None:  # new: inserted with its demographics, for the id its identifiers need
+        session.add(patient)
+        session.flush()
+    # An identifier already held by another child is left where it is: moving it silently would
+    # merge two children. Only an explicit A40 merge does that.
+    session.add_all(PatientIdentifier(patient_id=patient.id, system=system, value=value)
+                    for system, value in pairs if (system, value) not in held)
+    session.flush()
     return patient
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import func, select
 
 from ed_alerts.attendances.models import Attendance
 from ed_alerts.flags.models import Flag
+from ed_alerts.ingest import pipeline
 from ed_alerts.ingest.acks import hl7_ack
 from ed_alerts.ingest.models import ContentType, InboundMessage, MessageStatus, Transport
 from ed_alerts.ingest.pipeline import IngestContext, accept
@@ -64,6 +66,25 @@ def test_the_worker_applies_and_flags_what_was_accepted(ctx: IngestContext) -> N
     with ctx.db.session() as session:
         assert session.scalars(select(Flag.rule_id)).all() == ["assault"]
     assert seen == [(MessageStatus.PROCESSED, Transport.MLLP)]
+
+
+def test_the_worker_applies_what_accept_parsed_without_parsing_again(
+        ctx: IngestContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    parses: list[bytes] = []
+    real_parse = pipeline.parsers.parse
+    monkeypatch.setattr(pipeline.parsers, "parse", lambda *a, **k: parses.append(a[1]) or real_parse(*a, **k))
+    worker = IngestWorker(ctx)
+    worker.start()
+    try:
+        outcome = accept(ctx, _assault(cid="Q-P"), ContentType.HL7V2, Transport.MLLP)
+        assert outcome.events
+        worker.submit(outcome.message_id, Transport.MLLP, outcome.events)
+        _wait_processed(ctx, outcome.message_id)
+    finally:
+        worker.stop()
+    assert len(parses) == 1  # by accept(); the worker used its events
+    with ctx.db.session() as session:
+        assert session.scalars(select(Flag.rule_id)).all() == ["assault"]
 
 
 def test_a_message_that_cannot_be_read_is_refused_at_once_and_kept(ctx: IngestContext) -> None:
