@@ -66,6 +66,9 @@ def loadavg() -> list[float] | None:
 
 # --- time to flag ---------------------------------------------------------------------------------
 
+POLL_FIRST_S, POLL_MAX_S = 0.02, 0.16  # the flag reader's first and longest wait between reads
+
+
 class FlagReader:
     """For each child's A04 the rule pack should flag: as soon as its ACK arrives, look the message up
     in GET /api/messages (its attendance id), then GET /api/attendances/{id} until `flags` is not
@@ -105,9 +108,13 @@ class FlagReader:
         return None
 
     async def _read(self, m: Msg, sent: float, acked: float) -> None:
-        """Poll (every 20 ms, for up to 10 s) until the flag is readable: with ACK after storage the
-        message is applied moments after its ACK, so the first read may come too early."""
+        """Poll (for up to 10 s) until the flag is readable: with ACK after storage the message is
+        applied moments after its ACK, so the first read may come too early. The wait between reads
+        starts at 20 ms and doubles up to POLL_MAX_S: a reader polling every 20 ms whatever happens
+        becomes, at 50 msg/s on a slow machine, hundreds of audited API reads a second that hold up
+        the very worker it waits for. A flag is therefore read at most POLL_MAX_S after it exists."""
         deadline = time.perf_counter() + 10
+        wait = POLL_FIRST_S
         try:
             attendance_id = None
             while attendance_id is None:
@@ -116,7 +123,8 @@ class FlagReader:
                     if time.perf_counter() > deadline:
                         self.not_found += 1
                         return
-                    await asyncio.sleep(0.02)
+                    await asyncio.sleep(wait)
+                    wait = min(wait * 2, POLL_MAX_S)
             while time.perf_counter() <= deadline:
                 r = await self.http.get(f"/api/attendances/{attendance_id}", headers=self.nurse_headers)
                 r.raise_for_status()
@@ -125,7 +133,8 @@ class FlagReader:
                     self.ttf_ms.append((done - sent) * 1000)
                     self.lookup_ms.append((done - acked) * 1000)
                     return
-                await asyncio.sleep(0.02)
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, POLL_MAX_S)
             self.no_flags += 1
         except httpx.HTTPError as exc:
             self.errors += 1
