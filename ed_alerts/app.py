@@ -20,10 +20,10 @@ from ed_alerts.ingest.pipeline import process_pending
 from ed_alerts.ingest.router import router as ingest_router
 from ed_alerts.ingest.worker import IngestWorker
 from ed_alerts.openapi import install as install_openapi
+from ed_alerts.operations.router import router as operations_router
 from ed_alerts.referrals.jobs import referral_jobs
 from ed_alerts.referrals.router import router as referrals_router
 from ed_alerts.scheduler.runner import JobScheduler
-from ed_alerts.operations.router import router as operations_router
 from ed_alerts.services import Services
 from ed_alerts.settings import Settings, get_settings
 from ed_alerts.social_care.worker import CpisWorker

@@ -14,9 +14,9 @@ from ed_alerts.evaluation import RulePack, TextFindingLike, check_text_concepts,
 from ed_alerts.evaluation.text import DisclosureDetector
 from ed_alerts.flags.evaluator import FlagEvaluator
 from ed_alerts.ingest.pipeline import IngestContext
+from ed_alerts.operations.metrics import Metrics
 from ed_alerts.referrals.authorities import LocalAuthorityRegistry
 from ed_alerts.referrals.context import ReferralContext
-from ed_alerts.operations.metrics import Metrics
 from ed_alerts.settings import Settings
 from ed_alerts.sites.registry import SiteRegistry
 from ed_alerts.social_care.context import CpisContext, attach_cpis

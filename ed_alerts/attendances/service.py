@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ed_alerts import domain
 from ed_alerts.attendances.models import Attendance, AttendanceStatus
+from ed_alerts.db.session import transaction_state
 from ed_alerts.errors import MessageRejected
 
 
@@ -73,21 +74,13 @@ def visit_key(event: domain.InboundEvent) -> str:
     )
 
 
-_CREATED = "ed_alerts.attendances.created"  # session.info: (transaction, ids of attendances it inserted)
+_CREATED = "ed_alerts.attendances.created"  # transaction state: ids of the attendances it inserted
 
 
 def created_in_this_transaction(session: Session, att: Attendance) -> bool:
     """Whether `att` was inserted by the session's current transaction (so nothing can refer to it
     yet: no flags, no decisions). Lets rule evaluation skip looking for what cannot exist."""
-    created = session.info.get(_CREATED)
-    return created is not None and created[0] is session.get_transaction() and att.id in created[1]
-
-
-def _note_created(session: Session, att: Attendance) -> None:
-    created = session.info.get(_CREATED)
-    if created is None or created[0] is not session.get_transaction():
-        created = session.info[_CREATED] = (session.get_transaction(), set())
-    created[1].add(att.id)
+    return att.id in transaction_state(session, _CREATED, set[int])
 
 
 def apply_event(session: Session, event: domain.InboundEvent, patient_id: int, site: SiteContext) -> Attendance:
@@ -135,5 +128,5 @@ def apply_event(session: Session, event: domain.InboundEvent, patient_id: int, s
         row.last_event_time = event.event_time
     session.flush()
     if created:
-        _note_created(session, row)
+        transaction_state(session, _CREATED, set[int]).add(row.id)
     return row

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from ed_alerts.audit.models import AuditEntry
 from ed_alerts.db.base import utcnow
+from ed_alerts.db.session import transaction_state
 
 GENESIS = "0" * 64
 _APPEND_LOCK_KEY = 0x6564_6175  # "edau": the advisory lock id for appends
@@ -52,7 +53,7 @@ def _content_hash(prev_hash: str, at: datetime, actor: str, role: str, action: s
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
-_TAIL = "ed_alerts.audit.tail"  # session.info key: (transaction, hash of the last entry it appended)
+_TAIL = "ed_alerts.audit.tail"  # transaction state: {"hash": the last entry this transaction appended}
 
 
 def read_tail(cursor: Any) -> str:
@@ -68,10 +69,7 @@ def held_tail(session: Session) -> str | None:
     # lock, taken at BEGIN), no one else can append until it ends, so the entry it appended last is
     # the tail: later appends in the same transaction chain onto it without asking the database.
     # Keyed by the transaction object, so a commit or rollback (a new transaction) forgets it.
-    tail = session.info.get(_TAIL)
-    if tail is not None and tail[0] is session.get_transaction():
-        return str(tail[1])
-    return None
+    return transaction_state(session, _TAIL, dict[str, str]).get("hash")
 
 
 def _last_hash(session: Session) -> str:
@@ -120,7 +118,7 @@ def chained_rows(session: Session, entries: Sequence[Entry], tail: str | None = 
                          entity_type=e.entity_type, entity_id=entity_id, patient_id=e.patient_id,
                          reason=e.reason, details=details, prev_hash=prev, hash=digest))
         prev = digest
-    session.info[_TAIL] = (session.get_transaction(), prev)
+    transaction_state(session, _TAIL, dict[str, str])["hash"] = prev
     return rows
 
 

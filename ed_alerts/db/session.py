@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,6 +23,9 @@ from ed_alerts.settings import Settings
 # while a foreground one (an MLLP ACK, a web request) is waiting, so background load never holds up
 # an acknowledgement or a page for more than one of its own transactions.
 BACKGROUND: ContextVar[bool] = ContextVar("ed_alerts_db_background", default=False)
+
+
+T = TypeVar("T")
 
 
 class WriteGate:
@@ -83,6 +87,18 @@ class WriteGate:
                         self._foreground_left = time.monotonic()
                     self._owner = None
                     self._cond.notify_all()
+
+
+def transaction_state(session: Session, key: str, factory: Callable[[], T]) -> T:
+    """State kept in `session.info` for as long as the session's current transaction: a commit or
+    rollback (a new transaction) starts it afresh. Outside a transaction: a throwaway value."""
+    transaction = session.get_transaction()
+    if transaction is None:
+        return factory()
+    held = session.info.get(key)
+    if held is None or held[0] is not transaction:
+        held = session.info[key] = (transaction, factory())
+    return held[1]  # type: ignore[no-any-return]
 
 
 class Database:

@@ -24,7 +24,7 @@ from ed_alerts.evaluation import EvaluationContext, FlagResult, RulePack, TextDe
 from ed_alerts.evaluation.conditions import walk
 from ed_alerts.evaluation.schema import PriorAttendances
 from ed_alerts.flags.models import Decision, DecisionStatus, Flag, FlagStatus
-from ed_alerts.flags.pg_writes import write_new_flags
+from ed_alerts.flags.writes import write_new_flags
 from ed_alerts.patients.models import Patient
 from ed_alerts.sites.registry import SiteRegistry
 
@@ -159,39 +159,36 @@ class FlagEvaluator:
         if not results:
             return []
         now = utcnow()
-        fresh = [r for r in results if r.rule_id not in existing]
-        if len(fresh) == len(results) and session.get_bind().dialect.name == "postgresql":
-            ids = write_new_flags(
-                session, [self._new_row(att, r, now) for r in results],
-                audit=lambda ids: [self._audit("flag.raised", ids[r.rule_id], r, att) for r in results],
-                decisions=lambda ids: [self._decision(ids[r.rule_id], att.id, now, r, now)
-                                       for r in results if r.requires_decision])
-            return [ids[r.rule_id] for r in results]
-        raised = self._insert(session, att, fresh, now)
+        ids: dict[str, int] = {}
         audit: list[Entry] = []
         decisions: list[dict[str, Any]] = []
-        flags = []
-        for result in results:
+        for result in results:  # flags this attendance already has: refreshed in place
             before = existing.get(result.rule_id)
             if before is None:
-                flag = raised[result.rule_id]
-                audit.append(self._audit("flag.raised", flag.id, result, att))
-            else:
-                flag, was = before, (before.status, before.reason, before.rule_version)
-                flag.patient_id = att.patient_id
-                for name, value in self._rule_fields(result).items():
-                    setattr(flag, name, value)
-                if was != (flag.status, flag.reason, flag.rule_version):
-                    audit.append(self._audit("flag.updated", flag.id, result, att))
-            flags.append(flag)
-            if result.requires_decision and (before is None or session.scalar(
-                    select(Decision.id).where(Decision.flag_id == flag.id)) is None):
+                continue
+            flag = before
+            was = (flag.status, flag.reason, flag.rule_version)
+            flag.patient_id = att.patient_id
+            for name, value in self._rule_fields(result).items():
+                setattr(flag, name, value)
+            if was != (flag.status, flag.reason, flag.rule_version):
+                audit.append(self._audit("flag.updated", flag.id, result, att))
+            if result.requires_decision and session.scalar(
+                    select(Decision.id).where(Decision.flag_id == flag.id)) is None:
                 decisions.append(self._decision(flag.id, att.id, flag.raised_at, result, now))
-        session.flush()  # what changed on existing flags
-        record_many(session, audit)
-        if decisions:
-            session.execute(insert(Decision), decisions)
-        return [f.id for f in flags]
+            ids[result.rule_id] = flag.id
+        if ids:
+            session.flush()
+            record_many(session, audit)
+            if decisions:
+                session.execute(insert(Decision), decisions)
+        fresh = [r for r in results if r.rule_id not in existing]
+        ids.update(write_new_flags(
+            session, [self._new_row(att, r, now) for r in fresh],
+            audit=lambda new: [self._audit("flag.raised", new[r.rule_id], r, att) for r in fresh],
+            decisions=lambda new: [self._decision(new[r.rule_id], att.id, now, r, now)
+                                   for r in fresh if r.requires_decision]))
+        return [ids[r.rule_id] for r in results]
 
     @staticmethod
     def _rule_fields(result: FlagResult) -> dict[str, Any]:
@@ -204,15 +201,6 @@ class FlagEvaluator:
     def _new_row(self, att: Attendance, result: FlagResult, now: datetime) -> dict[str, Any]:
         return dict(attendance_id=att.id, patient_id=att.patient_id, rule_id=result.rule_id, raised_at=now,
                     updated_at=now, **self._rule_fields(result))
-
-    def _insert(self, session: Session, att: Attendance, results: list[FlagResult],
-                now: datetime) -> dict[str, Flag]:
-        """New flags in one INSERT, returned as mapped objects keyed by rule id."""
-        if not results:
-            return {}
-        rows = [self._new_row(att, r, now) for r in results]
-        inserted = session.scalars(insert(Flag).returning(Flag, sort_by_parameter_order=True), rows).all()
-        return {f.rule_id: f for f in inserted}
 
     @staticmethod
     def _audit(action: str, flag_id: int, result: FlagResult, att: Attendance) -> Entry:

@@ -1,12 +1,12 @@
-"""PostgreSQL: an attendance's new flags, their decisions and audit entries in two round trips.
+"""Writing an attendance's new flags, with their audit entries and pending decisions, in bulk.
 
-Rule evaluation runs for every attendance inside the ingest transaction, and on PostgreSQL each
-statement is a network round trip plus the driver's and SQLAlchemy's work around it. The generic
-path (insert flags, lock and read the audit tail, insert audit entries, insert decisions) costs
-four; here the flags INSERT, the audit lock and the tail read go as one simple query (values quoted
-by psycopg, no parameters, so the statements run in order with a snapshot each), and the decisions
-and audit entries as one statement over arrays, whose text never changes (so the server keeps it
-prepared).
+Rule evaluation runs for every attendance inside the ingest transaction. Everywhere: one INSERT of
+the flags, one of the audit entries, one of the decisions. On PostgreSQL each statement is also a
+network round trip plus the driver's and SQLAlchemy's work around it, so there the flags INSERT,
+the audit lock and the tail read go as one simple query (values quoted by psycopg, no parameters,
+so the statements run in order with a snapshot each), and the decisions and audit entries as one
+statement over arrays, whose text never changes (so the server keeps it prepared): two round trips
+instead of four.
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from psycopg import sql
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
-from ed_alerts.audit.service import LOCK_THEN_TAIL, Entry, chained_rows, held_tail, read_tail
+from ed_alerts.audit.service import LOCK_THEN_TAIL, Entry, chained_rows, held_tail, read_tail, record_many
+from ed_alerts.flags.models import Decision, Flag
 
 FLAG_COLUMNS = ("attendance_id", "patient_id", "rule_id", "rule_version", "title", "severity", "status",
                 "uncertain", "reason", "evidence", "requires_decision", "raised_at", "updated_at")
@@ -52,14 +54,32 @@ def _literal(column: str, value: object) -> sql.Composable:
     return sql.Literal(value)
 
 
-def write_new_flags(session: Session, flags: Sequence[dict[str, Any]],
-                    audit: Callable[[dict[str, int]], list[Entry]],
-                    decisions: Callable[[dict[str, int]], list[dict[str, Any]]]) -> dict[str, int]:
+AuditFor = Callable[[dict[str, int]], list[Entry]]
+DecisionsFor = Callable[[dict[str, int]], list[dict[str, Any]]]
+
+
+def write_new_flags(session: Session, flags: Sequence[dict[str, Any]], audit: AuditFor,
+                    decisions: DecisionsFor) -> dict[str, int]:
     """Insert `flags` (rows with FLAG_COLUMNS, none of them stored yet); returns rule id -> flag id.
 
     `audit` and `decisions` are given those ids and return the entries to append and the decision
     rows (flag_id, attendance_id, status, due_at, created_at) to insert.
     """
+    if not flags:
+        return {}
+    if session.get_bind().dialect.name == "postgresql":
+        return _write_postgresql(session, flags, audit, decisions)
+    ids = {str(rule_id): int(flag_id)
+           for flag_id, rule_id in session.execute(insert(Flag).returning(Flag.id, Flag.rule_id), flags)}
+    record_many(session, audit(ids))
+    due = decisions(ids)
+    if due:
+        session.execute(insert(Decision), due)
+    return ids
+
+
+def _write_postgresql(session: Session, flags: Sequence[dict[str, Any]], audit: AuditFor,
+                      decisions: DecisionsFor) -> dict[str, int]:
     session.flush()  # what the ORM holds must be in the database before statements it cannot see
     values = sql.SQL(", ").join(
         sql.SQL("({})").format(sql.SQL(", ").join(_literal(c, row[c]) for c in FLAG_COLUMNS)) for row in flags)
