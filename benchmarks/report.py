@@ -112,6 +112,9 @@ def render(res: dict[str, Any]) -> str:
             row("  server CPU per message: ours (bare peer) ms",
                 [f"{svc[d]['throughput'].get('server_cpu_ms_per_msg', 0):.2f} ({bare['server_cpu_ms_per_msg']:.3f})"
                  if d in svc else "-" for d in dbs])
+            row("    of which the listener process (store, check, ACK) ms",
+                [_fmt(svc[d]["throughput"].get("listener_cpu_ms_per_msg"), nd=2) if d in svc else "-"
+                 for d in dbs])
         row("  closed-loop ACK latency p50 / p95 / p99 ms",
             [_trio(svc[d]["throughput"]["latency_ms"]) if d in svc else "-" for d in dbs])
         rates = [r["offered_rate"] for r in next(iter(svc.values())).get("fixed_rate", [])]

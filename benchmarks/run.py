@@ -52,7 +52,7 @@ def _closed_summary(res: RunResult, cpu_before: float | None = None, cpu_after: 
            "time_capped": res.capped,
            "acks": dict(res.acks), "errors": dict(res.errors), "latency_ms": summary_ms(res.latencies_ms)}
     if cpu_before is not None and cpu_after is not None and res.sent:
-        # CPU the server process spent per message: unlike msg/s, barely moved by other load on the box.
+        # CPU the server's processes spent per message: unlike msg/s, barely moved by other load on the box.
         out["server_cpu_ms_per_msg"] = round((cpu_after - cpu_before) * 1000 / res.sent, 3)
     return out
 
@@ -205,10 +205,14 @@ def bench_service(kind: str, cfg: argparse.Namespace, workdir: Path, ack: str = 
             RESULTS.mkdir(parents=True, exist_ok=True)
             spy = profile_service.start(svc.proc.pid, profile_raw)
             time.sleep(1.0)  # let py-spy attach before the load starts
-        cpu0 = svc.cpu_seconds()
+        cpu0, listener0 = svc.cpu_seconds(), svc.cpu_seconds(children=False)
         res = asyncio.run(closed_loop("127.0.0.1", svc.mllp_port, msgs, connections=cfg.connections,
                                       max_seconds=cfg.throughput_seconds))
         out["throughput"] = _closed_summary(res, cpu0, svc.cpu_seconds())
+        listener1 = svc.cpu_seconds(children=False)
+        if listener0 is not None and listener1 is not None and res.sent:
+            # The service process alone, without its ingest worker process: the acknowledgement path.
+            out["throughput"]["listener_cpu_ms_per_msg"] = round((listener1 - listener0) * 1000 / res.sent, 3)
         # With ACK after storage the last ACK is not the end of the work: the rate that can be
         # sustained is the one at which messages are also applied and evaluated.
         waited = _wait_processed(svc, timeout_s=600)

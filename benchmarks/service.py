@@ -123,30 +123,53 @@ def peak_rss_bytes(pid: int) -> int | None:
     return None
 
 
+def process_tree(pid: int) -> list[psutil.Process]:
+    """The service and the processes it started (its ingest worker, multiprocessing's tracker)."""
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+def tree_rss(pid: int) -> int | None:
+    """Resident memory of the service and its child processes together."""
+    total = 0
+    for proc in process_tree(pid):
+        try:
+            total += int(proc.memory_info().rss)
+        except psutil.Error:
+            continue
+    return total or None
+
+
+def tree_peak_rss(pid: int) -> int:
+    """The sum of each process's high-water mark: an upper bound, their peaks need not coincide."""
+    return sum(peak_rss_bytes(proc.pid) or 0 for proc in process_tree(pid))
+
+
 class MemorySampler:
-    """Samples a process's RSS with psutil every `interval` seconds, in a thread."""
+    """Samples the RSS of a process and its children with psutil every `interval` seconds, in a thread."""
 
     def __init__(self, interval: float = 0.2) -> None:
         self.interval = interval
         self.peak = 0
         self.samples: list[tuple[float, int]] = []
-        self._proc: psutil.Process | None = None
+        self._pid: int | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def attach(self, pid: int) -> None:
-        self._proc = psutil.Process(pid)
+        self._pid = pid
         if self._thread is None:
             self._thread = threading.Thread(target=self._run, daemon=True, name="rss-sampler")
             self._thread.start()
 
     def sample(self) -> int | None:
-        proc = self._proc
-        if proc is None:
+        if self._pid is None:
             return None
-        try:
-            rss = int(proc.memory_info().rss)
-        except psutil.Error:
+        rss = tree_rss(self._pid)
+        if rss is None:
             return None
         self.peak = max(self.peak, rss)
         self.samples.append((time.time(), rss))
@@ -164,15 +187,19 @@ class MemorySampler:
 
 # --- processes ---------------------------------------------------------------------------------
 
-def cpu_seconds(proc: subprocess.Popen[bytes] | None) -> float | None:
-    """User + system CPU seconds a live process has used (all its threads)."""
+def cpu_seconds(proc: subprocess.Popen[bytes] | None, *, children: bool = True) -> float | None:
+    """User + system CPU seconds a live process has used (all its threads), with its child
+    processes' (the ingest worker) unless `children` is False."""
     if proc is None or proc.poll() is not None:
         return None
-    try:
-        t = psutil.Process(proc.pid).cpu_times()
-        return float(t.user + t.system)
-    except psutil.Error:
-        return None
+    total = 0.0
+    for one in process_tree(proc.pid) if children else [psutil.Process(proc.pid)]:
+        try:
+            t = one.cpu_times()
+        except psutil.Error:
+            continue
+        total += float(t.user + t.system)
+    return total
 
 
 BENCH_SITES = ["RGT01", "RGT02", "RGTMIU", "RYC"]
@@ -252,32 +279,27 @@ class ServiceProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"service exited early:\n{self.log_path.read_text()[-3000:]}")
             try:
-                if httpx.get(self.base_url + "/healthz", timeout=1).status_code == 200:
+                # /readyz: the ingest worker process has loaded its rules too
+                if httpx.get(self.base_url + "/readyz", timeout=1).status_code == 200:
                     with socket.create_connection(("127.0.0.1", self.mllp_port), timeout=1):
                         pass
                     elapsed = time.perf_counter() - t
                     if self.sampler is not None:
                         self.sampler.attach(self.proc.pid)
-                    try:
-                        self.idle_rss = int(psutil.Process(self.proc.pid).memory_info().rss)
-                    except psutil.Error:
-                        pass
+                    self.idle_rss = tree_rss(self.proc.pid)
                     return elapsed
             except (httpx.HTTPError, OSError):
                 pass
             time.sleep(0.05)
         raise RuntimeError(f"service did not start:\n{self.log_path.read_text()[-3000:]}")
 
-    def cpu_seconds(self) -> float | None:
-        return cpu_seconds(self.proc)
+    def cpu_seconds(self, *, children: bool = True) -> float | None:
+        return cpu_seconds(self.proc, children=children)
 
     def rss(self) -> int | None:
         if self.proc is None or self.proc.poll() is not None:
             return None
-        try:
-            return int(psutil.Process(self.proc.pid).memory_info().rss)
-        except psutil.Error:
-            return None
+        return tree_rss(self.proc.pid)
 
     def stop(self) -> None:
         """SIGTERM (graceful: in-flight messages finish), then wait; SIGKILL after 30 s."""
@@ -285,7 +307,7 @@ class ServiceProcess:
             return
         if self.sampler is not None:
             self.sampler.sample()
-        hwm = peak_rss_bytes(self.proc.pid)
+        hwm = tree_peak_rss(self.proc.pid)
         if hwm:
             self.peak_hwm = max(self.peak_hwm, hwm)
         self.proc.send_signal(signal.SIGTERM)

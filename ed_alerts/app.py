@@ -19,6 +19,7 @@ from ed_alerts.ingest.mllp_listener import build_mllp_server
 from ed_alerts.ingest.pipeline import process_pending
 from ed_alerts.ingest.router import router as ingest_router
 from ed_alerts.ingest.worker import IngestWorker
+from ed_alerts.ingest.worker_process import WorkerProcess
 from ed_alerts.openapi import install as install_openapi
 from ed_alerts.operations.router import router as operations_router
 from ed_alerts.referrals.jobs import referral_jobs
@@ -48,7 +49,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
         if recovered:
             log.info("recovered %s messages left unprocessed by an earlier run", recovered)
         mllp = None
-        worker = IngestWorker(svc.ingest) if settings.mllp_ack == "stored" else None
+        worker: IngestWorker | WorkerProcess | None = None
+        if settings.mllp_ack == "stored":
+            worker = (WorkerProcess(settings, svc.ingest) if settings.ingest_worker_process
+                      else IngestWorker(svc.ingest))
         app.state.ingest_worker = worker
         if worker is not None:
             worker.start()

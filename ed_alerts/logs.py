@@ -86,11 +86,12 @@ class DropQueryStrings(logging.Filter):
 
 
 class _QuietLibraries(logging.Filter):
-    """PyRuSH (medspaCy's sentence splitter) logs hundreds of rule-syntax notes on the root logger at
-    start-up; they say nothing an operator can act on."""
+    """PyRuSH (medspaCy's sentence splitter) and PyFastNER under it log hundreds of rule-syntax notes
+    on the root logger when their rules are compiled; they say nothing an operator can act on."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not (record.levelno <= logging.INFO and "PyRuSH" in record.pathname)
+        return not (record.levelno <= logging.INFO and ("PyRuSH" in record.pathname
+                                                       or "PyFastNER" in record.pathname))
 
 
 def configure_logging(level: str = "INFO", *, json_format: bool = False) -> None:

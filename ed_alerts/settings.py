@@ -34,6 +34,18 @@ class Settings(BaseSettings):
     # busy the feed. "processed" once it is applied and its rules evaluated, so that an error in any
     # step is answered AE, at the cost of slower ACKs. README: "Acknowledgement modes".
     mllp_ack: Literal["stored", "processed"] = "stored"
+    # Where the ingest worker runs (with mllp_ack=stored): "process", a process of its own, so its
+    # work (rules, clinical NLP) does not hold the GIL the acknowledgements need; "thread", inside
+    # the service process (about 200 MB less). "auto": a process on PostgreSQL, a thread on SQLite,
+    # where every writer queues for one file lock and a second process only adds hand-offs.
+    # README: "Acknowledgement modes".
+    ingest_worker: Literal["auto", "process", "thread"] = "auto"
+
+    @property
+    def ingest_worker_process(self) -> bool:
+        if self.ingest_worker == "auto":
+            return not self.database_url.startswith("sqlite")
+        return self.ingest_worker == "process"
     max_message_bytes: int = Field(default=1_048_576, ge=1024)
     max_bundle_entries: int = Field(default=500, ge=1)
 

@@ -125,8 +125,10 @@ def db_url(request: pytest.FixtureRequest, migrated_urls: dict[str, str]) -> str
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
     # The scheduler stays off in tests unless a test is about it (tests/referrals drive jobs directly).
+    # The ingest worker runs as a thread here (no process to spawn per test); tests/e2e start
+    # `serve` with its default, a worker process, and tests/ingest/test_worker_process.py tests it.
     return Settings(database_url=db_url, sites_file=DATA / "sites.yaml", mllp_enabled=False,
-                    default_trust="UNREGISTERED", scheduler_enabled=False)
+                    default_trust="UNREGISTERED", scheduler_enabled=False, ingest_worker="thread")
 
 
 @pytest.fixture

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
+from ed_alerts.db.engine import make_engine
+from ed_alerts.db.process_lock import ProcessWriteLock
 from ed_alerts.db.session import BACKGROUND, Database, WriteGate
 
 
@@ -75,3 +81,71 @@ def test_sqlite_sessions_use_the_gate_and_postgresql_ones_do_not(tmp_path) -> No
     assert sqlite._gate._owner is None
     postgres = Database(create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none"))
     assert postgres._gate is None
+
+
+# --- across processes (ed_alerts/db/process_lock.py) ----------------------------------------------
+
+_HOLDER = """
+import sys, time
+from pathlib import Path
+from ed_alerts.db.process_lock import ProcessWriteLock
+lock = ProcessWriteLock(Path(sys.argv[1]))
+lock.acquire(background=False)
+print("held", flush=True)
+time.sleep(float(sys.argv[2]))
+released = time.monotonic()
+lock.release(background=False)
+print(f"released {released!r}", flush=True)
+time.sleep(30)
+"""
+
+
+def _holder(tmp_path: Path, hold_s: float) -> subprocess.Popen[str]:
+    proc = subprocess.Popen([sys.executable, "-c", _HOLDER, str(tmp_path / "db.sqlite"), str(hold_s)],
+                            stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_background_work_in_another_process_waits_for_a_foreground_transaction(tmp_path: Path) -> None:
+    lock = ProcessWriteLock(tmp_path / "db.sqlite")
+    holder = _holder(tmp_path, 0.5)
+    try:
+        lock.acquire(background=True)
+        acquired = time.monotonic()
+        lock.release(background=True)
+        assert holder.stdout is not None
+        released = float(holder.stdout.readline().split()[1])
+        assert acquired >= released  # CLOCK_MONOTONIC: one clock for every process on Linux
+    finally:
+        holder.kill()
+        holder.wait()
+        lock.close()
+
+
+def test_a_killed_process_never_leaves_the_database_locked(tmp_path: Path) -> None:
+    lock = ProcessWriteLock(tmp_path / "db.sqlite")
+    holder = _holder(tmp_path, 600)  # holds the lock until killed
+    try:
+        assert lock._foreground_active()
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(10)
+        done = threading.Event()
+        taker = threading.Thread(target=lambda: (lock.acquire(background=False), done.set()))
+        taker.start()
+        assert done.wait(10), "the lock of a killed process was not released"
+        lock.release(background=False)
+        assert not lock._foreground_active()
+    finally:
+        holder.kill()
+        holder.wait()
+        lock.close()
+
+
+def test_a_file_database_orders_its_processes_and_an_in_memory_one_needs_nothing(tmp_path: Path) -> None:
+    file_db = Database(make_engine(f"sqlite:///{tmp_path / 'x.db'}"))
+    with file_db.session():
+        assert (tmp_path / "x.db-gate").exists() and (tmp_path / "x.db-intent").exists()
+    file_db.dispose()
+    assert ProcessWriteLock.for_database(":memory:") is None
+    assert ProcessWriteLock.for_database(None) is None

@@ -9,14 +9,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from contextvars import ContextVar
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from ed_alerts.db.engine import make_engine
+from ed_alerts.db.process_lock import ProcessWriteLock
 from ed_alerts.settings import Settings
 
 # Set in a thread that does background work (the ingest worker): on SQLite its transactions wait
@@ -36,10 +37,13 @@ class WriteGate:
     begins again at once wins nearly every time: under a busy ingest worker an ACK could wait for
     hundreds of milliseconds. Here waiters queue on a condition instead and are woken on release,
     background ones only when no foreground one waits. Re-entrant per thread, like the lock it
-    stands in front of (a nested session then meets SQLite's own busy timeout, as before).
+    stands in front of (a nested session then meets SQLite's own busy timeout, as before). With
+    `across` (a database file), the thread that holds the gate also takes the lock that orders the
+    processes writing to that file (process_lock.py): the service and its ingest worker process.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, across: ProcessWriteLock | None = None) -> None:
+        self._across = across
         self._cond = threading.Condition()
         self._owner: int | None = None
         self._owner_background = False
@@ -51,6 +55,8 @@ class WriteGate:
         """For background work about to start a transaction: wait until no foreground transaction
         has run or waited for `quiet_s`, but never longer than `at_most_s` (so a sender that never
         pauses slows the background down without stopping it)."""
+        if self._across is not None:
+            self._across.quiet(quiet_s, at_most_s)
         deadline = time.monotonic() + at_most_s
         with self._cond:
             while True:
@@ -60,6 +66,10 @@ class WriteGate:
                 if (not busy and quiet_for >= quiet_s) or now >= deadline:
                     return
                 self._cond.wait(min(deadline - now, quiet_s if not busy else at_most_s))
+
+    def close(self) -> None:
+        if self._across is not None:
+            self._across.close()
 
     @contextmanager
     def held(self, background: bool) -> Iterator[None]:
@@ -77,9 +87,14 @@ class WriteGate:
                 self._owner = me
                 self._owner_background = background
             self._depth += 1
+            first = self._depth == 1
         try:
+            if first and self._across is not None:
+                self._across.acquire(background)  # outside the condition: it may wait for another process
             yield
         finally:
+            if first and self._across is not None:
+                self._across.release(background)
             with self._cond:
                 self._depth -= 1
                 if self._depth == 0:
@@ -105,7 +120,8 @@ class Database:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._factory = sessionmaker(engine, expire_on_commit=False)
-        self._gate = WriteGate() if engine.dialect.name == "sqlite" else None
+        self._gate = (WriteGate(ProcessWriteLock.for_database(engine.url.database))
+                      if engine.dialect.name == "sqlite" else None)
 
     def yield_to_foreground(self, quiet_s: float = 0.002, at_most_s: float = 0.05) -> None:
         """Background work calls this between units of work: on SQLite it lets a stream of
@@ -137,5 +153,33 @@ class Database:
                 session.rollback()
                 raise
 
+    @contextmanager
+    def dbapi_cursor(self) -> Iterator[Any]:
+        """A DB-API cursor in a transaction of its own, committed when the block ends normally.
+
+        Only for the statement on the MLLP acknowledgement path (ed_alerts/ingest/inbound_insert.py),
+        where SQLAlchemy's per-statement cost is most of the work. Same pool, connection settings and
+        write gate as `session()`; services use `session()`.
+        """
+        gate = self._gate.held(BACKGROUND.get()) if self._gate is not None else nullcontext()
+        with gate:
+            connection = self.engine.raw_connection()
+            try:
+                cursor = connection.cursor()
+                if self._gate is not None:  # SQLite in autocommit mode (engine.py): open the transaction as session() does
+                    cursor.execute("BEGIN IMMEDIATE")
+                try:
+                    yield cursor
+                    connection.commit()
+                except BaseException:
+                    connection.rollback()
+                    raise
+                finally:
+                    cursor.close()
+            finally:
+                connection.close()  # back to the pool
+
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._gate is not None:
+            self._gate.close()

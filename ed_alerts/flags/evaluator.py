@@ -123,6 +123,16 @@ class FlagEvaluator:
     def __post_init__(self) -> None:
         self.windows = prior_windows(self.pack)
 
+    def read_texts(self, event: domain.InboundEvent) -> None:
+        """Run the clinical NLP over the event's free text ahead of the evaluation, which then finds
+        the results in the detector's cache (an IngestContext preparer, outside the transaction)."""
+        if self.detector is None:
+            return
+        attendance = event.attendance
+        for text in (attendance.reason or "", *(note.text for note in attendance.notes)):
+            if text.strip():
+                self.detector.detect(text)
+
     def context(self, session: Session, att: Attendance, patient: Patient) -> EvaluationContext:
         arrival = att.arrival_time or att.created_at or utcnow()
         site = self.sites.lookup(att.site_code)

@@ -10,11 +10,12 @@ import asyncio
 import logging
 
 from ed_alerts.errors import MessageTooLarge
+from ed_alerts.ingest import parsers
 from ed_alerts.ingest.acks import hl7_ack
 from ed_alerts.ingest.mllp_peers import PeerPolicy, build_ssl_context
 from ed_alerts.ingest.models import ContentType, Transport
 from ed_alerts.ingest.pipeline import IngestContext, accept, ingest
-from ed_alerts.ingest.worker import IngestWorker
+from ed_alerts.ingest.worker import Submits
 from ed_alerts.settings import Settings
 from integrations import hl7v2
 from integrations.mllp import MLLPServer, PeerInfo
@@ -22,7 +23,7 @@ from integrations.mllp import MLLPServer, PeerInfo
 log = logging.getLogger(__name__)
 
 
-def build_mllp_server(settings: Settings, ctx: IngestContext, worker: IngestWorker | None = None) -> MLLPServer:
+def build_mllp_server(settings: Settings, ctx: IngestContext, worker: Submits | None = None) -> MLLPServer:
     """With a `worker`, messages are acknowledged once stored and checked (accept()), and the worker
     processes them; without one, once fully processed (ingest())."""
     peers = PeerPolicy.from_settings(settings, ctx.sites)
@@ -38,10 +39,11 @@ def build_mllp_server(settings: Settings, ctx: IngestContext, worker: IngestWork
         if worker is None:
             outcome = await asyncio.to_thread(ingest, ctx, raw, ContentType.HL7V2, Transport.MLLP)
         else:
-            outcome = await asyncio.to_thread(accept, ctx, raw, ContentType.HL7V2, Transport.MLLP)
+            outcome = await asyncio.to_thread(accept, ctx, raw, ContentType.HL7V2, Transport.MLLP,
+                                              parsers.hl7v2_header(header))
             if outcome.queued:
-                worker.submit(outcome.message_id, Transport.MLLP, outcome.events)
-        return hl7_ack(raw, outcome)
+                worker.submit(outcome.message_id, Transport.MLLP, outcome.events, raw=raw)
+        return hl7_ack(header, outcome)
 
     def on_oversize(size: int) -> bytes:
         err = MessageTooLarge(size, settings.max_message_bytes)

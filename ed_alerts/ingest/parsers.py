@@ -20,16 +20,20 @@ class Header:
 def peek(content_type: ContentType, raw: bytes) -> Header:
     """Who sent it and its control id, read cheaply even from a message whose body is broken."""
     if content_type is ContentType.HL7V2:
-        info = hl7v2.peek_header(raw)
-        if info is None:
-            return Header(None, None, None)
-        return Header(info.sender, info.control_id, info.message_type)
+        return hl7v2_header(hl7v2.peek_header(raw))
     try:
         sender, control_id = fhir_r4.bundle_dedupe_key(raw)
     except ValueError:
         return Header(None, None, None)
     kind = "Bundle" if content_type is ContentType.FHIR_BUNDLE else "Encounter"
     return Header(sender, control_id, kind)
+
+
+def hl7v2_header(info: hl7v2.HeaderInfo | None) -> Header:
+    """What `peek` gives for HL7 v2, from a header the caller has already read."""
+    if info is None:
+        return Header(None, None, None)
+    return Header(info.sender, info.control_id, info.message_type)
 
 
 def parse(content_type: ContentType, raw: bytes, *, site: Site | None) -> list[domain.InboundEvent]:

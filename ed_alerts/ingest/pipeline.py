@@ -13,10 +13,9 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -27,6 +26,7 @@ from ed_alerts.db.base import utcnow
 from ed_alerts.db.session import Database
 from ed_alerts.errors import MessageRejected
 from ed_alerts.ingest import parsers
+from ed_alerts.ingest.inbound_insert import InboundInsert
 from ed_alerts.ingest.models import ContentType, InboundMessage, MessageStatus
 from ed_alerts.patients.models import Patient
 from ed_alerts.patients.service import link_patient, merge_patients
@@ -61,6 +61,12 @@ class IngestOutcome:
         return self.status is MessageStatus.PROCESSED
 
 
+# Called with a message's parsed events before its transaction opens: work that needs no database
+# (reading free text with the clinical NLP, whose results are cached) is then not done while the
+# transaction holds SQLite's write lock. Only where that costs the acknowledgements nothing: in a
+# worker process (ed_alerts/ingest/worker_process.py); in the service process it would hold the GIL.
+EventPreparer = Callable[[domain.InboundEvent], None]
+
 # Called after each ingest() has committed, with its outcome, the transport and the seconds it took
 # (metrics, for instance). Observers see the answer; they can neither change it nor fail it.
 IngestObserver = Callable[[IngestOutcome, str, float], None]
@@ -72,6 +78,11 @@ class IngestContext:
     sites: SiteRegistry
     hooks: list[AttendanceHook] = field(default_factory=list)
     observers: list[IngestObserver] = field(default_factory=list)
+    preparers: list[EventPreparer] = field(default_factory=list)
+
+    @cached_property
+    def inbound_insert(self) -> InboundInsert:
+        return InboundInsert(self.db.engine)
 
 
 def _outcome(msg: InboundMessage, *, duplicate: bool = False) -> IngestOutcome:
@@ -83,8 +94,8 @@ def _outcome(msg: InboundMessage, *, duplicate: bool = False) -> IngestOutcome:
     )
 
 
-def _identity(raw: bytes, content_type: ContentType) -> parsers.Header:
-    header = parsers.peek(content_type, raw)
+def _identity(raw: bytes, content_type: ContentType, peeked: parsers.Header | None = None) -> parsers.Header:
+    header = peeked or parsers.peek(content_type, raw)
     # Unreadable messages are still stored; the hash keys them so a resend is seen as a duplicate.
     return parsers.Header(
         sender=(header.sender or "unknown")[:200],
@@ -93,42 +104,35 @@ def _identity(raw: bytes, content_type: ContentType) -> parsers.Header:
     )
 
 
-# Built once (for SQLite, for PostgreSQL): the values come as parameters, so nothing is compiled
-# or coerced per message.
-_INSERT_NEW = tuple(
-    insert(InboundMessage.__table__).on_conflict_do_nothing(index_elements=["sender", "control_id"])
-    .returning(InboundMessage.__table__.c.id)
-    for insert in (sqlite_insert, postgresql_insert)
-)
-
-
 def store(ctx: IngestContext, raw: bytes, content_type: ContentType, transport: str,
           header: parsers.Header | None = None) -> tuple[int, bool]:
     """Stage 1: commit the raw message. Returns its id and whether it was a duplicate.
 
     One INSERT that does nothing on a (sender, control id) already stored, so the common case (a
-    new message) costs one statement on the path every acknowledgement waits for.
+    new message) costs one statement, run without the ORM (inbound_insert.py), on the path every
+    acknowledgement waits for.
     """
     header = header or _identity(raw, content_type)
     values = dict(
         transport=transport, content_type=content_type.value, sender=header.sender,
         control_id=header.control_id, message_type=header.message_type, raw=raw, size=len(raw),
-        status=MessageStatus.RECEIVED, registered_sender=ctx.sites.lookup(header.sender) is not None,
-        unmapped=[], attendance_ids=[], received_at=utcnow(),
+        status=MessageStatus.RECEIVED.value, registered_sender=ctx.sites.lookup(header.sender) is not None,
+        unmapped=[], attendance_ids=[], received_at=utcnow(), attempts=0, duplicate_count=0,
     )
+    with ctx.db.dbapi_cursor() as cursor:
+        new_id = ctx.inbound_insert.execute(cursor, values)
+    if new_id is not None:
+        return new_id, False
     with ctx.db.session() as session:
-        new_id = session.scalar(_INSERT_NEW[session.get_bind().dialect.name == "postgresql"], values)
-        if new_id is not None:
-            return new_id, False
         existing = session.scalar(
             update(InboundMessage)
             .where(InboundMessage.sender == header.sender, InboundMessage.control_id == header.control_id)
             .values(duplicate_count=InboundMessage.duplicate_count + 1, last_duplicate_at=utcnow())
             .returning(InboundMessage.id)
         )
-        if existing is None:  # not possible inside one transaction; said plainly if it ever happens
-            raise RuntimeError("a message conflicted on insert but could not be found")
-        return existing, True
+    if existing is None:  # a stored message is never deleted; said plainly if it ever happens
+        raise RuntimeError("a message conflicted on insert but could not be found")
+    return existing, True
 
 
 def _site_for(ctx: IngestContext, sender: str, hint: domain.SourceType | None) -> SiteContext:
@@ -160,6 +164,8 @@ def process(ctx: IngestContext, message_id: int,
 
     `parsed`: the message's events if the caller already parsed its stored bytes (accept() does).
     """
+    for event in parsed or ():
+        _prepare(ctx, message_id, event)
     for attempt in range(_MAX_ATTEMPTS):
         try:
             with ctx.db.session() as session:
@@ -210,6 +216,14 @@ def process(ctx: IngestContext, message_id: int,
     raise AssertionError("unreachable")
 
 
+def _prepare(ctx: IngestContext, message_id: int, event: domain.InboundEvent) -> None:
+    for prepare in ctx.preparers:
+        try:
+            prepare(event)
+        except Exception:  # only a head start: the transaction does the work itself if this failed
+            log.exception("preparing message %s failed", message_id)
+
+
 def quarantine(ctx: IngestContext, message_id: int, reason: str, *, ack_code: str, error_code: str,
                location: str | None = None) -> IngestOutcome:
     with ctx.db.session() as session:
@@ -233,11 +247,12 @@ def ingest(ctx: IngestContext, raw: bytes, content_type: ContentType, transport:
     unless the original was stored but never processed (the process died): then it is processed now."""
     started = time.perf_counter()
     outcome = _store_and_process(ctx, raw, content_type, transport)
-    _notify(ctx, outcome, transport, time.perf_counter() - started)
+    notify(ctx, outcome, transport, time.perf_counter() - started)
     return outcome
 
 
-def _notify(ctx: IngestContext, outcome: IngestOutcome, transport: str, seconds: float) -> None:
+def notify(ctx: IngestContext, outcome: IngestOutcome, transport: str, seconds: float) -> None:
+    """Tell the observers of a message's outcome (also for a worker process's outcomes, in the parent)."""
     for observer in ctx.observers:
         try:
             observer(outcome, str(transport), seconds)
@@ -258,7 +273,8 @@ def _store_and_process(ctx: IngestContext, raw: bytes, content_type: ContentType
     return outcome
 
 
-def accept(ctx: IngestContext, raw: bytes, content_type: ContentType, transport: str) -> IngestOutcome:
+def accept(ctx: IngestContext, raw: bytes, content_type: ContentType, transport: str,
+           peeked: parsers.Header | None = None) -> IngestOutcome:
     """Store and check a message, and leave the rest to the ingest worker (ed_alerts/ingest/worker.py).
 
     For a sender that needs a fast acknowledgement: the raw message is committed, then parsed
@@ -267,9 +283,10 @@ def accept(ctx: IngestContext, raw: bytes, content_type: ContentType, transport:
     durable, and linking the child, applying the event and evaluating the rules follow within
     moments. A crash in between loses nothing: stored, unprocessed messages are processed at start.
     Observers hear of a queued message once, when the worker has processed it.
+    `peeked`: the message's header, if the caller has already read it (`parsers.peek`).
     """
     started = time.perf_counter()
-    header = _identity(raw, content_type)  # read once: store() keys the message by it, parse needs its site
+    header = _identity(raw, content_type, peeked)  # read once: store() keys by it, parse needs its site
     message_id, duplicate = store(ctx, raw, content_type, transport, header)
     return _check(ctx, raw, content_type, transport, header, message_id, duplicate, started)
 
@@ -283,7 +300,7 @@ def _check(ctx: IngestContext, raw: bytes, content_type: ContentType, transport:
             msg = session.get_one(InboundMessage, message_id)
             finished = _outcome(msg, duplicate=True) if msg.status != MessageStatus.RECEIVED else None
         if finished is not None:  # a resend of a message already processed or quarantined
-            _notify(ctx, finished, transport, time.perf_counter() - started)
+            notify(ctx, finished, transport, time.perf_counter() - started)
             return finished
     try:
         events = parsers.parse(content_type, raw, site=site)
@@ -298,7 +315,7 @@ def _check(ctx: IngestContext, raw: bytes, content_type: ContentType, transport:
         return IngestOutcome(message_id=message_id, status=MessageStatus.RECEIVED, duplicate=duplicate,
                              sender=sender, queued=True, registered_sender=site is not None, events=events)
     outcome.duplicate = duplicate
-    _notify(ctx, outcome, transport, time.perf_counter() - started)
+    notify(ctx, outcome, transport, time.perf_counter() - started)
     return outcome
 
 
@@ -307,7 +324,7 @@ def process_queued(ctx: IngestContext, message_id: int, transport: str, received
     """The worker's half of accept(): process (with what accept() parsed, if the worker kept it),
     then tell the observers (time counted from receipt)."""
     outcome = process(ctx, message_id, parsed)
-    _notify(ctx, outcome, transport, time.perf_counter() - received)
+    notify(ctx, outcome, transport, time.perf_counter() - received)
     return outcome
 
 

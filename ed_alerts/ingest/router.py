@@ -102,7 +102,7 @@ async def post_hl7v2(request: Request, services: ServicesDep, principal: Feed) -
                         media_type=HL7_MEDIA_TYPE)
     outcome = await run_in_threadpool(ingest, services.ingest, raw, ContentType.HL7V2, Transport.HTTP)
     status = 200 if outcome.accepted else 422
-    return Response(hl7_ack(raw, outcome), status_code=status, media_type=HL7_MEDIA_TYPE,
+    return Response(hl7_ack(header, outcome), status_code=status, media_type=HL7_MEDIA_TYPE,
                     headers={"X-Message-Id": str(outcome.message_id)})
 
 

@@ -2,7 +2,7 @@
 
 Database reachable, schema at the migrations' heads (a replica started against an un-migrated database
 must not take traffic), rule pack loaded, and the MLLP listener accepting connections when it is
-enabled. Each check says what it found, so a failing probe explains itself.
+enabled, and the ingest worker process running with its rules loaded when there is one. Each check says what it found, so a failing probe explains itself.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from sqlalchemy import text
 from ed_alerts.db.migrate import alembic_config
 from ed_alerts.db.session import Database
 from ed_alerts.evaluation import RulePack
+from ed_alerts.ingest.worker_process import WorkerProcess
 from integrations.mllp import MLLPServer
 
 
@@ -67,10 +68,21 @@ def check_mllp(enabled: bool, server: MLLPServer | None) -> Check | None:
     return Check("mllp", True, f"listening on port {server.port}")
 
 
+def check_worker(worker: object) -> Check | None:
+    """Only a worker process can be not ready: a worker thread runs on this process's services."""
+    if not isinstance(worker, WorkerProcess):
+        return None
+    if worker.ready:
+        return Check("ingest_worker", True, f"process {worker.pid} running")
+    # Messages are still stored and acknowledged; flags wait until it is up.
+    state = "restarting after it exited" if worker.restarts else "starting (loading the rules)"
+    return Check("ingest_worker", False, f"process {state}")
+
+
 def readiness(db: Database, pack: RulePack | None, *, mllp_enabled: bool,
-              mllp: MLLPServer | None) -> list[Check]:
+              mllp: MLLPServer | None, worker: object = None) -> list[Check]:
     checks = [*check_database(db), check_rules(pack)]
-    mllp_check = check_mllp(mllp_enabled, mllp)
-    if mllp_check is not None:
-        checks.append(mllp_check)
+    for check in (check_mllp(mllp_enabled, mllp), check_worker(worker)):
+        if check is not None:
+            checks.append(check)
     return checks

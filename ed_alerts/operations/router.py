@@ -41,13 +41,14 @@ def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="Readiness: database, migrations, rule pack, MLLP listener",
+@router.get("/readyz", summary="Readiness: database, migrations, rule pack, MLLP listener, ingest worker",
             responses={200: {"model": Readiness},
                        503: {"model": Readiness, "description": "not ready; the failing checks are listed"}},
             dependencies=[public()])
 def readyz(request: Request, services: ServicesDep) -> JSONResponse:
     checks = readiness(services.db, services.pack, mllp_enabled=services.settings.mllp_enabled,
-                       mllp=getattr(request.app.state, "mllp", None))
+                       mllp=getattr(request.app.state, "mllp", None),
+                       worker=getattr(request.app.state, "ingest_worker", None))
     failing = [c.name for c in checks if not c.ok]
     body: dict[str, Any] = {
         "status": "not ready" if failing else "ready",

@@ -207,7 +207,9 @@ class MLLPServer:
         while not self._stopping:
             conn.busy = False
             try:
-                data = await asyncio.wait_for(reader.read(_READ_SIZE), self.idle_timeout_s)
+                # asyncio.timeout, not wait_for: no task is created for every read.
+                async with asyncio.timeout(self.idle_timeout_s):
+                    data = await reader.read(_READ_SIZE)
             except TimeoutError:
                 conn.closed_reason = f"idle for {self.idle_timeout_s}s"
                 return
@@ -314,8 +316,11 @@ class MLLPServer:
     async def _write(self, conn: _Connection, ack: bytes, writer: asyncio.StreamWriter) -> bool:
         try:
             writer.write(frame(ack))
-            # A peer that never reads would otherwise hold this connection open forever.
-            await asyncio.wait_for(writer.drain(), self.idle_timeout_s)
+            # A peer that never reads would otherwise hold this connection open forever. An ACK the
+            # socket took at once leaves nothing to drain, the common case: no timer for it.
+            if writer.transport.get_write_buffer_size():
+                async with asyncio.timeout(self.idle_timeout_s):
+                    await writer.drain()
         except (ConnectionError, TimeoutError) as exc:
             # The handler has committed; the lost ACK makes the sender resend, so dedupe downstream.
             conn.closed_reason = f"ACK write failed: {type(exc).__name__}"

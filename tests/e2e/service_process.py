@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 
 def free_port() -> int:
@@ -34,6 +35,7 @@ class ServiceProcess:
             **env,
         }
         self.proc: subprocess.Popen[bytes] | None = None
+        self.children_seen: list[psutil.Process] = []  # worker processes, one per start
 
     @property
     def base_url(self) -> str:
@@ -48,13 +50,21 @@ class ServiceProcess:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"service exited early: {self.log_path.read_text()[-3000:]}")
             try:
-                if httpx.get(self.base_url + "/healthz", timeout=1).status_code == 200:
+                # /readyz: with the ingest worker process up and its rules loaded
+                if httpx.get(self.base_url + "/readyz", timeout=1).status_code == 200:
                     with socket.create_connection(("127.0.0.1", self.mllp_port), timeout=1):
+                        self._note_workers()
                         return
             except (httpx.HTTPError, OSError):
                 pass
             time.sleep(0.1)
         raise RuntimeError(f"service did not start: {self.log_path.read_text()[-3000:]}")
+
+    def _note_workers(self) -> None:
+        assert self.proc is not None
+        for child in psutil.Process(self.proc.pid).children(recursive=True):
+            if "spawn_main" in " ".join(child.cmdline()) and "resource_tracker" not in " ".join(child.cmdline()):
+                self.children_seen.append(child)
 
     def kill(self) -> None:
         """SIGKILL: no clean-up, no flush: what a power-cut-free crash looks like to the database."""

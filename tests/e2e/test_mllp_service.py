@@ -9,6 +9,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psutil
 import pytest
 from sqlalchemy import func, select
 
@@ -112,14 +113,17 @@ def _flagged_stream(seed: int, n: int) -> list[tuple[bytes, str, str, str]]:
     return out
 
 
-@pytest.mark.parametrize("ack_mode", ["processed", "stored"])
+@pytest.mark.parametrize(("ack_mode", "worker"), [("processed", "thread"), ("stored", "thread"),
+                                                  ("stored", "process")])
 def test_sigkill_mid_stream_loses_nothing_and_stores_once(services: Services, db_url: str, tmp_path: Path,
-                                                           ack_mode: str) -> None:
+                                                           ack_mode: str, worker: str) -> None:
     """A client that resends what was not acknowledged, while the service is killed twice: every
     acknowledged message is stored once, processed once, and raises each of its flags once. With
     ACK after storage, messages acknowledged but not yet processed at a kill are processed at the
-    next start (or by the worker's sweep)."""
-    service = ServiceProcess(db_url, DATA / "sites.yaml", tmp_path / "service.log", ED_ALERTS_MLLP_ACK=ack_mode)
+    next start (or by the worker's sweep). A worker process outlives a killed service only to
+    finish the message in hand."""
+    service = ServiceProcess(db_url, DATA / "sites.yaml", tmp_path / "service.log", ED_ALERTS_MLLP_ACK=ack_mode,
+                             ED_ALERTS_INGEST_WORKER=worker)
     service.start()
     try:
         stream = _flagged_stream(99, 150)
@@ -128,6 +132,9 @@ def test_sigkill_mid_stream_loses_nothing_and_stores_once(services: Services, db
         wait_until_processed(services)
     finally:
         service.stop()
+    assert len(service.children_seen) == (3 if worker == "process" else 0)  # one per start
+    for child in service.children_seen:  # the orphans of the two kills, and the last one's
+        _wait_gone(child)
 
     with services.db.session() as session:
         rows = session.execute(select(InboundMessage.control_id, InboundMessage.status)).all()
@@ -143,6 +150,13 @@ def test_sigkill_mid_stream_loses_nothing_and_stores_once(services: Services, db
             assert (visits[visit_number], EXPECTED_RULE[kind]) in flagged, (visit_number, kind)
         else:
             assert not any(a == visits[visit_number] for a, _ in flagged), (visit_number, kind)
+
+
+def _wait_gone(process: psutil.Process, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while process.is_running() and process.status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < deadline, f"worker process {process.pid} outlived its service"
+        time.sleep(0.1)
 
 
 def _send_through_kills(service: ServiceProcess, stream: list[tuple[bytes, str]], kills_at: set[int]) -> set[str]:

@@ -16,6 +16,7 @@ from ed_alerts.ingest.acks import hl7_ack
 from ed_alerts.ingest.models import ContentType, InboundMessage, MessageStatus, Transport
 from ed_alerts.ingest.pipeline import IngestContext, IngestOutcome, ingest
 from ed_alerts.synthetic import Generator, adt
+from integrations import hl7v2
 from integrations.fhir_r4 import operation_outcome
 from tests.conftest import DATA
 
@@ -47,7 +48,7 @@ def _check_kept(ctx: IngestContext, raw: bytes, out: IngestOutcome) -> None:
 def _check_hl7(ctx: IngestContext, raw: bytes) -> None:
     out = ingest(ctx, raw, ContentType.HL7V2, Transport.MLLP)
     _check_kept(ctx, raw, out)
-    ack = hl7_ack(raw, out)
+    ack = hl7_ack(hl7v2.peek_header(raw), out)
     assert ack.startswith(b"MSH|")
     assert _msa(ack)[1].decode() == ("AA" if out.accepted else out.ack_code)
 

@@ -17,6 +17,7 @@ from ed_alerts.ingest.pipeline import IngestContext, accept
 from ed_alerts.ingest.worker import IngestWorker
 from ed_alerts.services import Services
 from ed_alerts.synthetic import Generator, adt
+from integrations import hl7v2
 
 
 def _assault(seed: int = 5, cid: str = "Q-1") -> bytes:
@@ -45,7 +46,7 @@ def test_accept_stores_and_answers_before_anything_is_applied(ctx: IngestContext
     raw = _assault()
     outcome = accept(ctx, raw, ContentType.HL7V2, Transport.MLLP)
     assert outcome.queued and outcome.ack_code == "AA"
-    assert b"MSA|AA|Q-1" in hl7_ack(raw, outcome)
+    assert b"MSA|AA|Q-1" in hl7_ack(hl7v2.peek_header(raw), outcome)
     assert _status(ctx, outcome.message_id) == MessageStatus.RECEIVED
     assert _count(ctx, Attendance) == 0  # nothing applied until the worker runs
 
@@ -93,7 +94,7 @@ def test_a_message_that_cannot_be_read_is_refused_at_once_and_kept(ctx: IngestCo
     assert not outcome.queued
     assert outcome.ack_code in {"AE", "AR"}
     assert outcome.reason
-    assert b"MSA|" + outcome.ack_code.encode() in hl7_ack(raw, outcome)
+    assert b"MSA|" + outcome.ack_code.encode() in hl7_ack(hl7v2.peek_header(raw), outcome)
     assert _status(ctx, outcome.message_id) == MessageStatus.QUARANTINED
 
 
