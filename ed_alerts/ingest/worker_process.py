@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import queue
+import signal
 import threading
 import time
 from multiprocessing.connection import Connection, wait
@@ -222,6 +223,9 @@ def run_child(settings: Settings, jobs: Connection, results: Connection, sweep_e
     from ed_alerts.logs import configure_logging
     from ed_alerts.services import Services
 
+    # Ctrl-C in a terminal reaches the whole process group: the service stops this process itself,
+    # after its listener, so it must not die first with a half-read pipe and a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     configure_logging(settings.log_level, json_format=settings.log_json)
     services = Services.build(settings)
     send_lock = threading.Lock()
