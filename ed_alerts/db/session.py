@@ -166,7 +166,7 @@ class Database:
             connection = self.engine.raw_connection()
             try:
                 cursor = connection.cursor()
-                if self._gate is not None:  # SQLite in autocommit mode (engine.py): open the transaction as session() does
+                if self._gate is not None:  # SQLite is in autocommit mode (engine.py): begin here
                     cursor.execute("BEGIN IMMEDIATE")
                 try:
                     yield cursor

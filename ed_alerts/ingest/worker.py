@@ -1,8 +1,9 @@
 """The ingest worker: processes messages that `accept()` stored and acknowledged, in arrival order.
 
 One thread, fed message ids by the MLLP listener when it runs with `ED_ALERTS_MLLP_ACK=stored`:
-in the service process, or in a worker process of its own (worker_process.py). Only ids are queued (a backlog of 100,000 costs a few megabytes), the
-message itself is read back from the inbound store. When the queue is idle the worker also sweeps
+in the service process, or in a worker process of its own (worker_process.py). Only ids are queued
+(a backlog of 100,000 costs a few megabytes), the message itself is read back from the inbound
+store. When the queue is idle the worker also sweeps
 the store for messages still `received` (left by a crash, or by another process that stopped), so
 nothing stored is ever left behind; `process()` locks each message, so two workers never apply one
 message twice.
@@ -38,7 +39,8 @@ class Submits(Protocol):
 
 
 class IngestWorker:
-    def __init__(self, ctx: IngestContext, *, sweep_every_s: float = 5.0, sweep_at_start: bool = False) -> None:
+    def __init__(self, ctx: IngestContext, *, sweep_every_s: float = 5.0,
+                 sweep_at_start: bool = False) -> None:
         """`sweep_at_start`: process every message already stored as `received` before the first one
         submitted (a worker process started again after a crash: what its predecessor was sent)."""
         self._ctx = ctx

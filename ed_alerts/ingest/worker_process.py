@@ -1,9 +1,10 @@
-"""The ingest worker in a process of its own (`ED_ALERTS_INGEST_WORKER=process`, the default).
+"""The ingest worker in a process of its own (`ED_ALERTS_INGEST_WORKER=process`; `auto` on PostgreSQL).
 
 In one process the worker's Python work (parsing, linking the child, the clinical NLP, the ORM)
 shares the GIL with the MLLP listener, so every acknowledgement queues behind it and a busy feed
 slows both. In a process of its own the worker has its own interpreter and, on a machine with two
-cores or more, its own core: the listener only stores, checks and acknowledges.
+cores or more, its own core: the listener only stores, checks and acknowledges. (On SQLite the two
+still take turns to write the one database file, ed_alerts/db/process_lock.py.)
 
 The parent sends message ids down a pipe (from a thread, so a full pipe never blocks the event
 loop); the child builds its own services from the same settings, runs an `IngestWorker` on them
@@ -107,7 +108,8 @@ class WorkerProcess:
         self._threads = []
         process = self._process
         if process is not None and process.is_alive():
-            log.warning("ingest worker process %s did not stop in %.0f s; terminating it", process.pid, timeout_s)
+            log.warning("ingest worker process %s did not stop in %.0f s; terminating it",
+                        process.pid, timeout_s)
             process.terminate()
             process.join(5)
         self._close_pipes()

@@ -1,8 +1,9 @@
 """The checks behind /readyz: can this instance do its job right now?
 
 Database reachable, schema at the migrations' heads (a replica started against an un-migrated database
-must not take traffic), rule pack loaded, and the MLLP listener accepting connections when it is
-enabled, and the ingest worker process running with its rules loaded when there is one. Each check says what it found, so a failing probe explains itself.
+must not take traffic), rule pack loaded, the MLLP listener accepting connections when it is
+enabled, and the ingest worker process running with its rules loaded when there is one. Each check
+says what it found, so a failing probe explains itself.
 """
 
 from __future__ import annotations

@@ -63,7 +63,8 @@ class ServiceProcess:
     def _note_workers(self) -> None:
         assert self.proc is not None
         for child in psutil.Process(self.proc.pid).children(recursive=True):
-            if "spawn_main" in " ".join(child.cmdline()) and "resource_tracker" not in " ".join(child.cmdline()):
+            command = " ".join(child.cmdline())
+            if "spawn_main" in command and "resource_tracker" not in command:
                 self.children_seen.append(child)
 
     def kill(self) -> None:

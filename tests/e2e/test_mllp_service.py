@@ -122,8 +122,8 @@ def test_sigkill_mid_stream_loses_nothing_and_stores_once(services: Services, db
     ACK after storage, messages acknowledged but not yet processed at a kill are processed at the
     next start (or by the worker's sweep). A worker process outlives a killed service only to
     finish the message in hand."""
-    service = ServiceProcess(db_url, DATA / "sites.yaml", tmp_path / "service.log", ED_ALERTS_MLLP_ACK=ack_mode,
-                             ED_ALERTS_INGEST_WORKER=worker)
+    service = ServiceProcess(db_url, DATA / "sites.yaml", tmp_path / "service.log",
+                             ED_ALERTS_MLLP_ACK=ack_mode, ED_ALERTS_INGEST_WORKER=worker)
     service.start()
     try:
         stream = _flagged_stream(99, 150)

@@ -74,7 +74,8 @@ def test_a_worker_process_applies_messages_and_a_killed_one_is_replaced(settings
         os.kill(first_pid, signal.SIGKILL)
         # Ids sent while there is no child are found in the store by its successor's first sweep.
         _accept_and_submit(ctx, worker, range(4, 7), "WP")
-        _until(lambda: worker.restarts == 1 and worker.ready, STARTUP_S, "the worker process was not replaced")
+        _until(lambda: worker.restarts == 1 and worker.ready, STARTUP_S,
+               "the worker process was not replaced")
         assert worker.pid != first_pid
         _until(lambda: set(_statuses(ctx).values()) == {MessageStatus.PROCESSED}, 60,
                "messages submitted around the kill were not processed")
