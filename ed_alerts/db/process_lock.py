@@ -63,10 +63,13 @@ class ProcessWriteLock:
         if not background:
             fcntl.flock(self._intent, fcntl.LOCK_UN)
 
-    def quiet(self, quiet_s: float, at_most_s: float) -> None:
-        """For background work between transactions: wait until no foreground transaction (of any
-        process) has waited or run for `quiet_s`, but never longer than `at_most_s`."""
-        deadline = time.monotonic() + at_most_s
+    def quiet(self, quiet_s: float, deadline: float) -> None:
+        """For background work between transactions: return at once when no foreground transaction
+        (of any process) waits or runs; otherwise wait until none has for `quiet_s`, but not past
+        `deadline` (time.monotonic()). One check, no sleep, in the common case: a worker thread
+        calls this for every message, after WriteGate has waited for its own process."""
+        if not self._foreground_active():
+            return
         free_since: float | None = None
         while (now := time.monotonic()) < deadline:
             if self._foreground_active():

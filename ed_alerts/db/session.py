@@ -54,9 +54,8 @@ class WriteGate:
     def wait_for_quiet(self, quiet_s: float, at_most_s: float) -> None:
         """For background work about to start a transaction: wait until no foreground transaction
         has run or waited for `quiet_s`, but never longer than `at_most_s` (so a sender that never
-        pauses slows the background down without stopping it)."""
-        if self._across is not None:
-            self._across.quiet(quiet_s, at_most_s)
+        pauses slows the background down without stopping it). This process's foreground is
+        waited for on the condition; other processes' (with `across`) in what is left of the time."""
         deadline = time.monotonic() + at_most_s
         with self._cond:
             while True:
@@ -64,8 +63,10 @@ class WriteGate:
                 busy = self._foreground_waiting or (self._owner is not None and not self._owner_background)
                 quiet_for = now - self._foreground_left
                 if (not busy and quiet_for >= quiet_s) or now >= deadline:
-                    return
+                    break
                 self._cond.wait(min(deadline - now, quiet_s if not busy else at_most_s))
+        if self._across is not None:
+            self._across.quiet(quiet_s, deadline)
 
     def close(self) -> None:
         if self._across is not None:
