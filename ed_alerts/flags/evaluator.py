@@ -172,6 +172,9 @@ class FlagEvaluator:
         ids: dict[str, int] = {}
         audit: list[Entry] = []
         decisions: list[dict[str, Any]] = []
+        # Which of the flags kept already have their decision: one query, not one per flag.
+        asking = [existing[r.rule_id].id for r in results if r.requires_decision and r.rule_id in existing]
+        decided = set(session.scalars(select(Decision.flag_id).where(Decision.flag_id.in_(asking))) if asking else ())
         for result in results:  # flags this attendance already has: refreshed in place
             before = existing.get(result.rule_id)
             if before is None:
@@ -183,8 +186,7 @@ class FlagEvaluator:
                 setattr(flag, name, value)
             if was != (flag.status, flag.reason, flag.rule_version):
                 audit.append(self._audit("flag.updated", flag.id, result, att))
-            if result.requires_decision and session.scalar(
-                    select(Decision.id).where(Decision.flag_id == flag.id)) is None:
+            if result.requires_decision and flag.id not in decided:
                 decisions.append(self._decision(flag.id, att.id, flag.raised_at, result, now))
             ids[result.rule_id] = flag.id
         if ids:

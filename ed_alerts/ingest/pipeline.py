@@ -14,8 +14,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -83,6 +84,25 @@ class IngestContext:
     @cached_property
     def inbound_insert(self) -> InboundInsert:
         return InboundInsert(self.db.engine)
+
+
+_INBOUND = cast(Table, InboundMessage.__table__)
+_CLAIM_COLUMNS = (_INBOUND.c.status, _INBOUND.c.content_type, _INBOUND.c.sender, _INBOUND.c.registered_sender)
+# process() reads and marks the message row in Core, not through the ORM: the worker does this for
+# every message, and loading the whole row (raw bytes, JSON) into the session and flushing it back
+# cost more than applying most events. Built once, so neither is compiled again.
+_CLAIM = select(*_CLAIM_COLUMNS).where(_INBOUND.c.id == bindparam("message_id")).with_for_update()
+_CLAIM_WITH_RAW = (select(*_CLAIM_COLUMNS, _INBOUND.c.raw)
+                   .where(_INBOUND.c.id == bindparam("message_id")).with_for_update())
+_MARK_PROCESSED = (
+    update(_INBOUND).where(_INBOUND.c.id == bindparam("message_id"))
+    .values(status=MessageStatus.PROCESSED.value, ack_code="AA", attempts=_INBOUND.c.attempts + 1,
+            processed_at=bindparam("p_processed_at", type_=_INBOUND.c.processed_at.type),
+            unmapped=bindparam("p_unmapped", type_=_INBOUND.c.unmapped.type),
+            attendance_ids=bindparam("p_attendance_ids", type_=_INBOUND.c.attendance_ids.type),
+            message_type=func.coalesce(_INBOUND.c.message_type,
+                                       bindparam("p_message_type", type_=_INBOUND.c.message_type.type)))
+)
 
 
 def _outcome(msg: InboundMessage, *, duplicate: bool = False) -> IngestOutcome:
@@ -169,30 +189,27 @@ def process(ctx: IngestContext, message_id: int,
     for attempt in range(_MAX_ATTEMPTS):
         try:
             with ctx.db.session() as session:
-                msg = session.scalar(
-                    select(InboundMessage).where(InboundMessage.id == message_id).with_for_update()
-                )
-                if msg is None:
+                claim = _CLAIM if parsed is not None else _CLAIM_WITH_RAW
+                row = session.connection().execute(claim, {"message_id": message_id}).one_or_none()
+                if row is None:
                     raise LookupError(f"inbound message {message_id} does not exist")
-                if msg.status != MessageStatus.RECEIVED:
-                    return _outcome(msg)  # another worker finished it first
+                if row.status != MessageStatus.RECEIVED:
+                    return _outcome(session.get_one(InboundMessage, message_id))  # another worker finished it
                 events = parsed if parsed is not None else parsers.parse(
-                    ContentType(msg.content_type), msg.raw, site=ctx.sites.lookup(msg.sender))
+                    ContentType(row.content_type), row.raw, site=ctx.sites.lookup(row.sender))
                 attendances: list[Attendance] = []
                 unmapped: list[str] = []
                 for event in events:
                     attendances.extend(_apply(ctx, session, event))
                     unmapped.extend(s for s in event.unmapped_segments if s not in unmapped)
-                msg.status = MessageStatus.PROCESSED
-                msg.ack_code = "AA"
-                msg.processed_at = utcnow()
-                msg.attempts += 1
-                msg.unmapped = unmapped
-                msg.attendance_ids = [a.id for a in attendances]
-                if events and msg.message_type is None:
-                    msg.message_type = events[0].message_type
-                session.flush()
-                outcome = _outcome(msg)
+                outcome = IngestOutcome(message_id=message_id, status=MessageStatus.PROCESSED,
+                                        attendance_ids=[a.id for a in attendances],
+                                        registered_sender=row.registered_sender, sender=row.sender)
+                session.connection().execute(_MARK_PROCESSED, {
+                    "message_id": message_id, "p_processed_at": utcnow(), "p_unmapped": unmapped,
+                    "p_attendance_ids": outcome.attendance_ids,
+                    "p_message_type": events[0].message_type if events else None,
+                })
             # Logged after the commit; ids and the site code only (the content holds identifiers).
             log.debug("message %s from %s processed: attendances %s", outcome.message_id, outcome.sender,
                       outcome.attendance_ids, extra={"message_id": outcome.message_id,

@@ -7,7 +7,10 @@ another).
 
 from __future__ import annotations
 
-from sqlalchemy import and_, or_, select
+from functools import lru_cache
+from typing import cast
+
+from sqlalchemy import Select, Table, and_, bindparam, insert, or_, select
 from sqlalchemy.orm import Session
 
 from ed_alerts import domain
@@ -28,18 +31,28 @@ def _matchable(identifiers: list[domain.Identifier]) -> list[tuple[str, str]]:
     return ordered
 
 
+_IDENTIFIER = cast(Table, PatientIdentifier.__table__)
+
+
+@lru_cache(maxsize=16)
+def _held_statement(pairs: int) -> Select[Patient, str, str]:
+    """The look-up for `pairs` identifiers, built once per count (messages carry one to a few)."""
+    # OR of (system, value) pairs rather than a row-value IN: SQLite answers the IN form by scanning
+    # the whole table, the OR form with one look-up in the unique index per pair.
+    return (
+        select(Patient, PatientIdentifier.system, PatientIdentifier.value)
+        .join(PatientIdentifier, PatientIdentifier.patient_id == Patient.id)
+        .where(or_(*(and_(PatientIdentifier.system == bindparam(f"s{i}"),
+                          PatientIdentifier.value == bindparam(f"v{i}")) for i in range(pairs))))
+    )
+
+
 def _held(session: Session, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], Patient]:
     """Which of these identifiers are already held, and by whom: one query, the holders loaded with it."""
     if not pairs:
         return {}
-    # OR of (system, value) pairs rather than a row-value IN: SQLite answers the IN form by scanning
-    # the whole table, the OR form with one look-up in the unique index per pair.
-    rows = session.execute(
-        select(Patient, PatientIdentifier.system, PatientIdentifier.value)
-        .join(PatientIdentifier, PatientIdentifier.patient_id == Patient.id)
-        .where(or_(*(and_(PatientIdentifier.system == system, PatientIdentifier.value == value)
-                     for system, value in pairs)))
-    )
+    params = {f"{k}{i}": v for i, pair in enumerate(pairs) for k, v in zip("sv", pair, strict=True)}
+    rows = session.execute(_held_statement(len(pairs)), params)
     return {(system, value): patient for patient, system, value in rows}
 
 
@@ -90,9 +103,11 @@ def link_patient(session: Session, incoming: domain.Patient, *, newer: bool = Tr
         session.flush()
     # An identifier already held by another child is left where it is: moving it silently would
     # merge two children. Only an explicit A40 merge does that.
-    session.add_all(PatientIdentifier(patient_id=patient.id, system=system, value=value)
-                    for system, value in pairs if (system, value) not in held)
-    session.flush()
+    new = [{"patient_id": patient.id, "system": system, "value": value}
+           for system, value in pairs if (system, value) not in held]
+    if new:  # in Core: nothing in the transaction reads them back as objects, and the ORM's unit of
+        # work cost more than the insert (this runs for every message)
+        session.connection().execute(insert(_IDENTIFIER), new)
     return patient
 
 
