@@ -1,4 +1,4 @@
-"""The SQLite write gate: one transaction at a time in a process, foreground before background."""
+"""The SQLite write gate: one transaction at a time in a process, acknowledgements first, the rest in turn."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ed_alerts.db.engine import make_engine
 from ed_alerts.db.process_lock import ProcessWriteLock
-from ed_alerts.db.session import BACKGROUND, Database, WriteGate
+from ed_alerts.db.session import Database, WriteGate
 
 
 def _wait_for(condition, timeout_s: float = 5) -> None:  # type: ignore[no-untyped-def]
@@ -21,30 +21,60 @@ def _wait_for(condition, timeout_s: float = 5) -> None:  # type: ignore[no-untyp
         time.sleep(0.005)
 
 
-def test_a_waiting_foreground_transaction_goes_before_a_waiting_background_one() -> None:
-    gate = WriteGate()
-    order: list[str] = []
-    release_first = threading.Event()
-
-    def hold(name: str, background: bool, until: threading.Event | None = None) -> None:
-        with gate.held(background):
+def _holder_thread(gate: WriteGate, order: list[str], name: str, urgent: bool,
+                   until: threading.Event | None = None) -> threading.Thread:
+    def hold() -> None:
+        with gate.held(urgent):
             order.append(name)
             if until is not None:
                 until.wait(5)
 
-    first = threading.Thread(target=hold, args=("first", False, release_first))
-    first.start()
+    thread = threading.Thread(target=hold)
+    thread.start()
+    return thread
+
+
+def test_a_waiting_acknowledgement_goes_first_and_the_rest_in_the_order_they_came() -> None:
+    gate = WriteGate()
+    order: list[str] = []
+    release_first = threading.Event()
+    threads = [_holder_thread(gate, order, "first", False, release_first)]
     _wait_for(lambda: order == ["first"])
-    background = threading.Thread(target=hold, args=("background", True))
-    background.start()
-    time.sleep(0.05)  # the background thread is now waiting
-    foreground = threading.Thread(target=hold, args=("foreground", False))
-    foreground.start()
-    _wait_for(lambda: gate._foreground_waiting == 1)
+    for waiting, name in enumerate(("worker", "page", "job"), 1):  # each queued before the next comes
+        threads.append(_holder_thread(gate, order, name, False))
+        _wait_for(lambda w=waiting: len(gate._others) == w)  # type: ignore[misc]
+    threads.append(_holder_thread(gate, order, "ack", True))
+    _wait_for(lambda: len(gate._urgent) == 1)
     release_first.set()
-    for t in (first, background, foreground):
+    for t in threads:
         t.join(5)
-    assert order == ["first", "foreground", "background"]
+    assert order == ["first", "ack", "worker", "page", "job"]
+
+
+def test_transactions_that_queue_take_turns_so_none_is_starved() -> None:
+    """The ingest worker and a stream of pages (audited reads) each get their turn. Before, pages
+    went before the worker, and a thread that committed and began again at once could win every
+    time: under a stream of reads the worker waited on, its flags came late, and the readers
+    waiting for them read all the more."""
+    gate = WriteGate()
+    stop = threading.Event()
+    turns = dict.fromkeys(("worker", "page 1", "page 2", "page 3"), 0)
+
+    def run(name: str) -> None:
+        while not stop.is_set():
+            with gate.held(False):
+                turns[name] += 1
+                time.sleep(0.002)
+
+    threads = [threading.Thread(target=run, args=(name,)) for name in turns]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)
+    stop.set()
+    for t in threads:
+        t.join(5)
+    # In turn, each of the four holds the gate about a quarter of the time: ~1 s / (4 x 2 ms) = 125.
+    assert min(turns.values()) >= 0.5 * max(turns.values()), turns
 
 
 def test_the_gate_is_reentrant_in_one_thread_and_exclusive_across_threads() -> None:
@@ -71,13 +101,9 @@ def test_sqlite_sessions_use_the_gate_and_postgresql_ones_do_not(tmp_path) -> No
 
     sqlite = Database(create_engine(f"sqlite:///{tmp_path / 'g.db'}"))
     assert sqlite._gate is not None
-    token = BACKGROUND.set(True)
-    try:
-        with sqlite.session() as session:  # a background session works as any other
-            assert session.execute(text("select 1")).scalar() == 1
-            assert sqlite._gate._owner == threading.get_ident()
-    finally:
-        BACKGROUND.reset(token)
+    with sqlite.session() as session:
+        assert session.execute(text("select 1")).scalar() == 1
+        assert sqlite._gate._owner == threading.get_ident()
     assert sqlite._gate._owner is None
     postgres = Database(create_engine("postgresql+psycopg://nobody@127.0.0.1:1/none"))
     assert postgres._gate is None

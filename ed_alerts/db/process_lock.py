@@ -5,9 +5,10 @@ file. Left to SQLite, a writer that finds the database locked polls with sleeps 
 the worker, committing and beginning again at once, would win nearly every time: acknowledgements
 would wait behind its whole backlog. So each transaction first takes an exclusive `flock` on
 `<db>-gate`, where the kernel queues waiters and wakes one at each release (no polling). Foreground
-transactions hold a shared lock on `<db>-intent` while they wait and run; background work looks
-there before it queues, and waits while any foreground one waits or runs, and until none has for a
-moment (`quiet`). The kernel drops a dead process's locks, so a killed process never leaves the
+transactions (an acknowledgement's store: WriteGate's urgent ones) hold a shared lock on
+`<db>-intent` while they wait and run; every other transaction (background) looks there before it
+queues, and waits while any foreground one waits or runs; the ingest worker also waits until none
+has for a moment (`quiet`). The kernel drops a dead process's locks, so a killed process never leaves the
 database locked. Threads within a process are ordered by `WriteGate` (session.py) before they get
 here, so only one thread per process ever holds these locks.
 """

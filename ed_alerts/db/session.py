@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
-from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine
@@ -20,51 +20,54 @@ from ed_alerts.db.engine import make_engine
 from ed_alerts.db.process_lock import ProcessWriteLock
 from ed_alerts.settings import Settings
 
-# Set in a thread that does background work (the ingest worker): on SQLite its transactions wait
-# while a foreground one (an MLLP ACK, a web request) is waiting, so background load never holds up
-# an acknowledgement or a page for more than one of its own transactions.
-BACKGROUND: ContextVar[bool] = ContextVar("ed_alerts_db_background", default=False)
-
-
 T = TypeVar("T")
 
 
 class WriteGate:
-    """One SQLite transaction at a time in this process, foreground first.
+    """One SQLite transaction at a time in this process: acknowledgements first, then in turn.
 
     Every SQLite session begins IMMEDIATE, i.e. takes the database's write lock. Left to SQLite,
     waiters poll with sleeps of up to 100 ms (its busy handler), and a thread that commits and
     begins again at once wins nearly every time: under a busy ingest worker an ACK could wait for
-    hundreds of milliseconds. Here waiters queue on a condition instead and are woken on release,
-    background ones only when no foreground one waits. Re-entrant per thread, like the lock it
-    stands in front of (a nested session then meets SQLite's own busy timeout, as before). With
-    `across` (a database file), the thread that holds the gate also takes the lock that orders the
-    processes writing to that file (process_lock.py): the service and its ingest worker process.
+    hundreds of milliseconds. Here waiters queue instead, and the thread that releases the gate
+    hands it to the next: an acknowledgement's store (`urgent`) before anything else waiting, every
+    other transaction (pages, the ingest worker, jobs) in the order it came, so none of them can
+    starve another. (Pages used to go before the worker too: a stream of audited reads then kept
+    the worker waiting, flags came later, and the readers waiting for them read all the more.)
+    Re-entrant per thread, like the lock it stands in front of (a nested session then meets SQLite's
+    own busy timeout, as before). With `across` (a database file), the thread that holds the gate
+    also takes the lock that orders the processes writing to that file (process_lock.py): the
+    service and its ingest worker process.
     """
 
     def __init__(self, across: ProcessWriteLock | None = None) -> None:
         self._across = across
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self._quiet = threading.Condition(self._lock)  # wait_for_quiet's: told when an ACK's ends
         self._owner: int | None = None
-        self._owner_background = False
+        self._owner_urgent = False
         self._depth = 0
-        self._foreground_waiting = 0
-        self._foreground_left = 0.0  # monotonic time the last foreground transaction ended
+        self._urgent_left = 0.0  # monotonic time the last acknowledgement's transaction ended
+        # Waiters, oldest first, each with a lock of its own that the releasing thread opens after
+        # making it the owner: one thread woken per hand-over, not every waiter racing for the GIL.
+        self._urgent: deque[tuple[int, threading.Lock]] = deque()
+        self._others: deque[tuple[int, threading.Lock]] = deque()
 
     def wait_for_quiet(self, quiet_s: float, at_most_s: float) -> None:
-        """For background work about to start a transaction: wait until no foreground transaction
-        has run or waited for `quiet_s`, but never longer than `at_most_s` (so a sender that never
-        pauses slows the background down without stopping it). This process's foreground is
-        waited for on the condition; other processes' (with `across`) in what is left of the time."""
+        """For background work about to start a transaction: wait until no acknowledgement has
+        been stored or waited for `quiet_s` (a sender's next message follows its ACK within moments),
+        but never longer than `at_most_s` (so a sender that never pauses slows the background down
+        without stopping it). This process's acknowledgements are waited for on a condition; other
+        processes' (with `across`) in what is left of the time."""
         deadline = time.monotonic() + at_most_s
-        with self._cond:
+        with self._quiet:
             while True:
                 now = time.monotonic()
-                busy = self._foreground_waiting or (self._owner is not None and not self._owner_background)
-                quiet_for = now - self._foreground_left
+                busy = bool(self._urgent) or (self._owner is not None and self._owner_urgent)
+                quiet_for = now - self._urgent_left
                 if (not busy and quiet_for >= quiet_s) or now >= deadline:
                     break
-                self._cond.wait(min(deadline - now, quiet_s if not busy else at_most_s))
+                self._quiet.wait(min(deadline - now, quiet_s if not busy else at_most_s))
         if self._across is not None:
             self._across.quiet(quiet_s, deadline)
 
@@ -73,36 +76,56 @@ class WriteGate:
             self._across.close()
 
     @contextmanager
-    def held(self, background: bool) -> Iterator[None]:
+    def held(self, urgent: bool) -> Iterator[None]:
         me = threading.get_ident()
-        with self._cond:
-            if self._owner != me:
-                if not background:
-                    self._foreground_waiting += 1
-                try:
-                    while self._owner is not None or (background and self._foreground_waiting):
-                        self._cond.wait()
-                finally:
-                    if not background:
-                        self._foreground_waiting -= 1
-                self._owner = me
-                self._owner_background = background
-            self._depth += 1
-            first = self._depth == 1
+        turn: threading.Lock | None = None
+        with self._lock:
+            nested = self._owner == me
+            if nested:
+                self._depth += 1
+            elif self._owner is None and not self._urgent and not self._others:
+                self._owner, self._owner_urgent, self._depth = me, urgent, 1
+            else:
+                turn = threading.Lock()
+                turn.acquire()
+                (self._urgent if urgent else self._others).append((me, turn))
+        if turn is not None:
+            try:
+                turn.acquire()  # opened by _hand_over, once it has made this thread the owner
+            except BaseException:  # interrupted while queued (Ctrl-C in the main thread)
+                with self._lock:
+                    waiting = [w for w in (*self._urgent, *self._others) if w[1] is turn]
+                    if waiting:
+                        (self._urgent if urgent else self._others).remove(waiting[0])
+                    elif self._owner == me:  # handed over meanwhile: pass it on
+                        self._depth = 0
+                        self._hand_over()
+                raise
+        first = not nested
         try:
             if first and self._across is not None:
-                self._across.acquire(background)  # outside the condition: it may wait for another process
+                self._across.acquire(background=not urgent)  # may wait for another process
             yield
         finally:
             if first and self._across is not None:
-                self._across.release(background)
-            with self._cond:
+                self._across.release(background=not urgent)
+            with self._lock:
                 self._depth -= 1
                 if self._depth == 0:
-                    if not self._owner_background:
-                        self._foreground_left = time.monotonic()
-                    self._owner = None
-                    self._cond.notify_all()
+                    self._hand_over()
+
+    def _hand_over(self) -> None:
+        """With the lock held and the gate free: the next owner, acknowledgements first."""
+        if self._owner_urgent:
+            self._urgent_left = time.monotonic()
+            self._quiet.notify_all()
+        queue = self._urgent if self._urgent else self._others
+        if not queue:
+            self._owner = None
+            return
+        owner, turn = queue.popleft()
+        self._owner, self._owner_urgent, self._depth = owner, queue is self._urgent, 1
+        turn.release()
 
 
 def transaction_state(session: Session, key: str, factory: Callable[[], T]) -> T:
@@ -124,7 +147,7 @@ class Database:
         self._gate = (WriteGate(ProcessWriteLock.for_database(engine.url.database))
                       if engine.dialect.name == "sqlite" else None)
 
-    def yield_to_foreground(self, quiet_s: float = 0.002, at_most_s: float = 0.05) -> None:
+    def yield_to_acknowledgements(self, quiet_s: float = 0.002, at_most_s: float = 0.05) -> None:
         """Background work calls this between units of work: on SQLite it lets a stream of
         acknowledgements run back to back (see WriteGate.wait_for_quiet); elsewhere it returns."""
         if self._gate is not None:
@@ -141,7 +164,7 @@ class Database:
             with self._transaction() as session:
                 yield session
             return
-        with self._gate.held(BACKGROUND.get()), self._transaction() as session:
+        with self._gate.held(urgent=False), self._transaction() as session:
             yield session
 
     @contextmanager
@@ -159,10 +182,11 @@ class Database:
         """A DB-API cursor in a transaction of its own, committed when the block ends normally.
 
         Only for the statement on the MLLP acknowledgement path (ed_alerts/ingest/inbound_insert.py),
-        where SQLAlchemy's per-statement cost is most of the work. Same pool, connection settings and
-        write gate as `session()`; services use `session()`.
+        where SQLAlchemy's per-statement cost is most of the work. Same pool and connection settings
+        as `session()`, and the write gate, where it goes before every other waiting transaction;
+        services use `session()`.
         """
-        gate = self._gate.held(BACKGROUND.get()) if self._gate is not None else nullcontext()
+        gate = self._gate.held(urgent=True) if self._gate is not None else nullcontext()
         with gate:
             connection = self.engine.raw_connection()
             try:

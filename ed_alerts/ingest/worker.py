@@ -18,7 +18,6 @@ import time
 from typing import Protocol
 
 from ed_alerts import domain
-from ed_alerts.db.session import BACKGROUND
 from ed_alerts.ingest.pipeline import IngestContext, process_pending, process_queued
 
 log = logging.getLogger(__name__)
@@ -82,7 +81,6 @@ class IngestWorker:
         self._thread = None
 
     def _run(self) -> None:
-        BACKGROUND.set(True)  # acknowledgements and pages go first (ed_alerts/db/session.py)
         while self._sweep_at_start and not self._stopping.is_set() and self._sweep() == _SWEEP_LIMIT:
             pass
         while not self._stopping.is_set():
@@ -93,7 +91,7 @@ class IngestWorker:
                 continue
             if message_id == _STOP:
                 break
-            self._ctx.db.yield_to_foreground()
+            self._ctx.db.yield_to_acknowledgements()  # on SQLite: ACKs first (ed_alerts/db/session.py)
             try:
                 process_queued(self._ctx, message_id, transport, received, parsed)
                 self.processed += 1

@@ -21,7 +21,6 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,7 +31,6 @@ from sqlalchemy.exc import OperationalError
 from ed_alerts.attendances.models import Attendance
 from ed_alerts.audit.service import Actor, record
 from ed_alerts.db.base import utcnow
-from ed_alerts.db.session import BACKGROUND
 from ed_alerts.patients.models import Patient, PatientIdentifier
 from ed_alerts.scheduler.leader import node_id
 from ed_alerts.social_care.context import CpisContext
@@ -178,19 +176,11 @@ def drain_lookups(ctx: CpisContext, now: datetime | None = None) -> DrainReport:
             if not claims:
                 break
             report.claimed += len(claims)
-            for outcome in pool.map(lambda c: _in_background(record_attempt, ctx, c, attempt_lookup(ctx, c)),
-                                    claims):
+            for outcome in pool.map(lambda c: record_attempt(ctx, c, attempt_lookup(ctx, c)), claims):
                 report.add(outcome)
     if report.claimed:
         log.info("CP-IS lookups drained: %s", report)
     return report
-
-
-def _in_background(fn: Callable[..., str], *args: object) -> str:
-    # Pool threads start with a fresh context: mark each as background work, so its database
-    # transactions give way to acknowledgements and pages (ed_alerts/db/session.py).
-    BACKGROUND.set(True)
-    return fn(*args)
 
 
 class CpisWorker:
@@ -208,7 +198,6 @@ class CpisWorker:
         log.info("CP-IS lookup worker started (poll every %gs)", self._ctx.settings.cpis_poll_interval_s)
 
     def _run(self) -> None:
-        BACKGROUND.set(True)
         wakeup = self._ctx.wakeup
         wakeup.set()  # a first drain at start: lookups left pending by an earlier run
         while not self._stop.is_set():
