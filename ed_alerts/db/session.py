@@ -94,20 +94,19 @@ class WriteGate:
                 turn.acquire()  # opened by _hand_over, once it has made this thread the owner
             except BaseException:  # interrupted while queued (Ctrl-C in the main thread)
                 with self._lock:
-                    waiting = [w for w in (*self._urgent, *self._others) if w[1] is turn]
-                    if waiting:
-                        (self._urgent if urgent else self._others).remove(waiting[0])
+                    queue = self._urgent if urgent else self._others
+                    if (me, turn) in queue:
+                        queue.remove((me, turn))
                     elif self._owner == me:  # handed over meanwhile: pass it on
                         self._depth = 0
                         self._hand_over()
                 raise
-        first = not nested
         try:
-            if first and self._across is not None:
+            if not nested and self._across is not None:
                 self._across.acquire(background=not urgent)  # may wait for another process
             yield
         finally:
-            if first and self._across is not None:
+            if not nested and self._across is not None:
                 self._across.release(background=not urgent)
             with self._lock:
                 self._depth -= 1

@@ -87,13 +87,12 @@ class IngestContext:
 
 
 _INBOUND = cast(Table, InboundMessage.__table__)
-_CLAIM_COLUMNS = (_INBOUND.c.status, _INBOUND.c.content_type, _INBOUND.c.sender, _INBOUND.c.registered_sender)
 # process() reads and marks the message row in Core, not through the ORM: the worker does this for
 # every message, and loading the whole row (raw bytes, JSON) into the session and flushing it back
 # cost more than applying most events. Built once, so neither is compiled again.
-_CLAIM = select(*_CLAIM_COLUMNS).where(_INBOUND.c.id == bindparam("message_id")).with_for_update()
-_CLAIM_WITH_RAW = (select(*_CLAIM_COLUMNS, _INBOUND.c.raw)
-                   .where(_INBOUND.c.id == bindparam("message_id")).with_for_update())
+_CLAIM = (select(_INBOUND.c.status, _INBOUND.c.content_type, _INBOUND.c.sender, _INBOUND.c.registered_sender)
+          .where(_INBOUND.c.id == bindparam("message_id")).with_for_update())
+_CLAIM_WITH_RAW = _CLAIM.add_columns(_INBOUND.c.raw)
 _MARK_PROCESSED = (
     update(_INBOUND).where(_INBOUND.c.id == bindparam("message_id"))
     .values(status=MessageStatus.PROCESSED.value, ack_code="AA", attempts=_INBOUND.c.attempts + 1,
