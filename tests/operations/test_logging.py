@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Iterator
 
 import pytest
 
 from ed_alerts.errors import MessageRejected
 from ed_alerts.ingest.models import ContentType, Transport
 from ed_alerts.ingest.pipeline import IngestContext, ingest
-from ed_alerts.logs import DropQueryStrings, JsonFormatter, SafeFormatter
+from ed_alerts.logs import OUR_LOGGERS, DropQueryStrings, JsonFormatter, SafeFormatter, configure_logging
 from ed_alerts.synthetic import Generator, adt
 
 
@@ -87,3 +88,34 @@ def test_access_log_query_strings_are_dropped() -> None:
     other = _record("ed_alerts.x", "path %s", "/a?b=c")
     DropQueryStrings().filter(other)
     assert other.getMessage() == "path /a?b=c"  # only the access log is rewritten
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    names = ("", *OUR_LOGGERS, "apscheduler", "httpx")
+    levels = {name: logging.getLogger(name).level for name in names}
+    handlers = logging.getLogger().handlers[:]
+    yield
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+    logging.getLogger().handlers[:] = handlers
+
+
+def test_our_lines_at_the_configured_level_and_library_chatter_not_even_built(restore_logging: None) -> None:
+    configure_logging("INFO")
+    assert logging.getLogger("ed_alerts.ingest.worker").isEnabledFor(logging.INFO)
+    assert logging.getLogger("integrations.mllp.server").isEnabledFor(logging.INFO)
+    assert logging.getLogger("uvicorn.error").isEnabledFor(logging.INFO)
+    # PyFastNER's per-sentence notes go to the root logger with logging.info(): dropped before a
+    # record is made, where a filter would drop it only after.
+    assert not logging.getLogger().isEnabledFor(logging.INFO)
+    assert logging.getLogger("spacy").isEnabledFor(logging.WARNING)
+
+    configure_logging("debug")
+    assert logging.getLogger().isEnabledFor(logging.DEBUG)
+    assert logging.getLogger("ed_alerts.ingest.worker").isEnabledFor(logging.DEBUG)
+    configure_logging("ERROR")
+    assert not logging.getLogger("ed_alerts.ingest.worker").isEnabledFor(logging.WARNING)
+    assert not logging.getLogger("spacy").isEnabledFor(logging.WARNING)
+    with pytest.raises(ValueError, match="unknown log level"):
+        configure_logging("LOUD")
