@@ -35,6 +35,10 @@ class InboundMessage(Base):
         # Deduplication: one row per sender and control id (MSH-10, Bundle or MessageHeader id).
         UniqueConstraint("sender", "control_id"),
         Index("ix_inbound_message_status_id", "status", "id"),
+        # Following one message after its ACK (GET /api/messages?control_id=): the unique key above
+        # leads with the sender, so without this the look-up read the whole store, 31 ms at 100,000
+        # messages on SQLite, and in a write transaction there.
+        Index("ix_inbound_message_control_id", "control_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
