@@ -53,6 +53,12 @@ class WriteGate:
         self._urgent: deque[tuple[int, threading.Lock]] = deque()
         self._others: deque[tuple[int, threading.Lock]] = deque()
 
+    @property
+    def idle(self) -> bool:
+        """No transaction of this process holds the gate or waits for it. Read without the lock:
+        a hint, which another thread may falsify a moment later."""
+        return self._owner is None and not self._urgent and not self._others
+
     def wait_for_quiet(self, quiet_s: float, at_most_s: float) -> None:
         """For background work about to start a transaction: wait until no acknowledgement has
         been stored or waited for `quiet_s` (a sender's next message follows its ACK within moments),
@@ -151,6 +157,13 @@ class Database:
         acknowledgements run back to back (see WriteGate.wait_for_quiet); elsewhere it returns."""
         if self._gate is not None:
             self._gate.wait_for_quiet(quiet_s, at_most_s)
+
+    def writes_at_once(self) -> bool:
+        """Whether a short write transaction begun now would most likely wait for nothing: on SQLite,
+        when no transaction of this process holds or waits for the write gate (a hint: another may
+        take it meanwhile, and then this waits for that one transaction). False on PostgreSQL,
+        where a commit waits for the server and its disk."""
+        return self._gate is not None and self._gate.idle
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Database:
