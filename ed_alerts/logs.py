@@ -90,7 +90,9 @@ class DropQueryStrings(logging.Filter):
 
 class _QuietLibraries(logging.Filter):
     """PyRuSH (medspaCy's sentence splitter) and PyFastNER under it log hundreds of rule-syntax notes
-    on the root logger when their rules are compiled; they say nothing an operator can act on."""
+    on the root logger when their rules are compiled, and more as they split sentences; they say
+    nothing an operator can act on. Above DEBUG the root logger's level drops them before a record
+    is built (configure_logging); this keeps them out at DEBUG."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return not (record.levelno <= logging.INFO and ("PyRuSH" in record.pathname

@@ -8,9 +8,9 @@ would wait behind its whole backlog. So each transaction first takes an exclusiv
 transactions (an acknowledgement's store: WriteGate's urgent ones) hold a shared lock on
 `<db>-intent` while they wait and run; every other transaction (background) looks there before it
 queues, and waits while any foreground one waits or runs; the ingest worker also waits until none
-has for a moment (`quiet`). The kernel drops a dead process's locks, so a killed process never leaves the
-database locked. Threads within a process are ordered by `WriteGate` (session.py) before they get
-here, so only one thread per process ever holds these locks.
+has for a moment (`quiet`). The kernel drops a dead process's locks, so a killed process never
+leaves the database locked. Threads within a process are ordered by `WriteGate` (session.py) before
+they get here, so only one thread per process ever holds these locks.
 """
 
 from __future__ import annotations

@@ -89,7 +89,7 @@ class WriteGate:
             nested = self._owner == me
             if nested:
                 self._depth += 1
-            elif self._owner is None and not self._urgent and not self._others:
+            elif self.idle:
                 self._owner, self._owner_urgent, self._depth = me, urgent, 1
             else:
                 turn = threading.Lock()
@@ -159,10 +159,11 @@ class Database:
             self._gate.wait_for_quiet(quiet_s, at_most_s)
 
     def writes_at_once(self) -> bool:
-        """Whether a short write transaction begun now would most likely wait for nothing: on SQLite,
-        when no transaction of this process holds or waits for the write gate (a hint: another may
-        take it meanwhile, and then this waits for that one transaction). False on PostgreSQL,
-        where a commit waits for the server and its disk."""
+        """Whether a short write transaction begun now would queue behind no other: on SQLite, when no
+        transaction of this process holds or waits for the write gate (a hint: another may take it
+        meanwhile, and then this waits for that one transaction). False on PostgreSQL, where a commit
+        waits for the server. Whether a SQLite commit waits for the disk is the caller's to weigh
+        (ED_ALERTS_SQLITE_SYNCHRONOUS)."""
         return self._gate is not None and self._gate.idle
 
     @classmethod

@@ -53,11 +53,8 @@ def build_mllp_server(settings: Settings, ctx: IngestContext, worker: Submits | 
         if worker is None:
             outcome = await asyncio.to_thread(ingest, ctx, raw, ContentType.HL7V2, Transport.MLLP)
             return hl7_ack(header, outcome)
-        if accept_on_loop(raw):
-            outcome = accept(ctx, raw, ContentType.HL7V2, Transport.MLLP, parsers.hl7v2_header(header))
-        else:
-            outcome = await asyncio.to_thread(accept, ctx, raw, ContentType.HL7V2, Transport.MLLP,
-                                              parsers.hl7v2_header(header))
+        args = (ctx, raw, ContentType.HL7V2, Transport.MLLP, parsers.hl7v2_header(header))
+        outcome = accept(*args) if accept_on_loop(raw) else await asyncio.to_thread(accept, *args)
         if outcome.queued:
             worker.submit(outcome.message_id, Transport.MLLP, outcome.events, raw=raw)
         return hl7_ack(header, outcome)
